@@ -1,0 +1,105 @@
+//! Request and response bodies of the auth endpoints.
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Credentials for `POST /auth/login`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The account's e-mail.
+    pub email: String,
+    /// The account's password.
+    #[schema(value_type = String, format = Password)]
+    pub password: SecretString,
+    /// Tenant slug, needed only when the e-mail has accounts in several tenants.
+    pub tenant: Option<String>,
+}
+
+/// A token pair.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// Short-lived JWT for `Authorization: Bearer`.
+    pub access_token: String,
+    /// Opaque token for `POST /auth/refresh`; single use.
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+/// Body of `POST /auth/refresh`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    /// The refresh token from the last login or refresh.
+    #[schema(value_type = String)]
+    pub refresh_token: SecretString,
+}
+
+/// Optional body of `POST /auth/logout`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutRequest {
+    /// Also end this refresh token's session.
+    #[schema(value_type = Option<String>)]
+    pub refresh_token: Option<SecretString>,
+}
+
+/// Body of `POST /auth/password`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    /// The password in use now.
+    #[schema(value_type = String, format = Password)]
+    pub current_password: SecretString,
+    /// The new password, 10-128 characters.
+    #[schema(value_type = String, format = Password)]
+    pub new_password: SecretString,
+}
+
+/// Body of `POST /auth/password-reset`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetPasswordRequest {
+    /// The one-time token an admin issued.
+    #[schema(value_type = String)]
+    pub token: SecretString,
+    /// The new password, 10-128 characters.
+    #[schema(value_type = String, format = Password)]
+    pub new_password: SecretString,
+}
+
+/// The caller as the server sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeResponse {
+    /// `user` or `api_key`.
+    pub principal_type: &'static str,
+    /// The user's id (users only).
+    pub user_id: Option<Uuid>,
+    /// The API key's id (keys only).
+    pub api_key_id: Option<Uuid>,
+    /// E-mail (users only).
+    pub email: Option<String>,
+    /// Name of the user or the key.
+    pub name: String,
+    /// Role (users only).
+    pub role: Option<String>,
+    /// The caller's tenant.
+    pub tenant_id: Uuid,
+    /// Its slug.
+    pub tenant_slug: String,
+    /// Its kind.
+    pub tenant_kind: String,
+    /// Permission scopes held.
+    pub scopes: Vec<String>,
+}
+
+/// Answer of a signing-key rotation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RotatedKey {
+    /// Id of the new signing key (the `kid` of tokens issued from now on).
+    pub kid: String,
+}

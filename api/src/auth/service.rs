@@ -1,0 +1,352 @@
+//! The rules of signing in: credential checks, token issue and rotation, revocation.
+#![allow(clippy::disallowed_methods)] // sign-in looks accounts and tokens up before any scope exists
+
+use super::dto::TokenResponse;
+use super::jwt::{Claims, ISSUER};
+use super::revocation;
+use crate::error::ApiError;
+use crate::state::AppState;
+use chrono::Utc;
+use entity::{password_reset, refresh_token, user};
+use rand::Rng;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use tenants::Role;
+use uuid::Uuid;
+
+/// A fresh random opaque token (256 bits, URL-safe).
+pub fn random_token() -> String {
+    use base64::Engine;
+    let bytes: [u8; 32] = rand::rng().random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Hash under which an opaque token is stored.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::unauthorized("invalid_credentials", "the e-mail or password is wrong")
+}
+
+/// Checks credentials and opens a session.
+///
+/// # Errors
+/// 401 for wrong credentials or a deactivated account, 403 for a suspended tenant, 422 when
+/// the e-mail has accounts in several tenants and none was named.
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password: SecretString,
+    tenant: Option<&str>,
+) -> Result<TokenResponse, ApiError> {
+    let email = email.trim().to_lowercase();
+    let mut query = user::Entity::find().filter(user::Column::Email.eq(&email));
+    if let Some(slug) = tenant {
+        match tenants::tree::tenant_by_slug(&state.db, slug).await? {
+            Some(found) => query = query.filter(user::Column::TenantId.eq(found.id)),
+            None => {
+                state.hasher.verify(password, None).await?;
+                return Err(invalid_credentials());
+            }
+        }
+    }
+    let mut candidates = query.all(&state.db).await?;
+    if candidates.len() > 1 {
+        return Err(ApiError::Validation {
+            code: "tenant_required",
+            detail:
+                "this e-mail has accounts in several tenants; name the tenant's slug in `tenant`"
+                    .into(),
+            errors: vec![crate::error::FieldError {
+                field: "tenant".into(),
+                message: "required for this e-mail".into(),
+            }],
+        });
+    }
+    let account = candidates.pop();
+    let matched = state
+        .hasher
+        .verify(password, account.as_ref().map(|a| a.password_hash.clone()))
+        .await?;
+    let Some(account) = account.filter(|_| matched) else {
+        return Err(invalid_credentials());
+    };
+    if account.status != "active" {
+        return Err(invalid_credentials());
+    }
+    ensure_tenant_active(state, account.tenant_id).await?;
+    issue(state, &account, Uuid::now_v7()).await
+}
+
+async fn ensure_tenant_active(state: &AppState, tenant_id: Uuid) -> Result<(), ApiError> {
+    let facts = state
+        .tenant_facts(tenant_id)
+        .await?
+        .ok_or_else(invalid_credentials)?;
+    if tenants::tree::is_blocked(&state.db, &facts.path).await? {
+        return Err(ApiError::forbidden(
+            "tenant_suspended",
+            "the tenant of this account is suspended",
+        ));
+    }
+    Ok(())
+}
+
+/// Signs an access token for `account` and stores a new refresh token in `family`.
+///
+/// # Errors
+/// Fails when the database does.
+pub async fn issue(
+    state: &AppState,
+    account: &user::Model,
+    family: Uuid,
+) -> Result<TokenResponse, ApiError> {
+    let role: Role = account
+        .role
+        .parse()
+        .map_err(|e: String| ApiError::Internal(anyhow::anyhow!(e)))?;
+    let now = Utc::now();
+    let ttl = state.keys.access_ttl();
+    let ttl_secs = i64::try_from(ttl.as_secs()).unwrap_or(900);
+    let claims = Claims {
+        sub: account.id,
+        tid: account.tenant_id,
+        role: role.as_str().to_owned(),
+        scopes: role.scopes().iter().map(|s| (*s).to_owned()).collect(),
+        jti: Uuid::now_v7(),
+        iat: now.timestamp(),
+        nbf: now.timestamp(),
+        exp: now.timestamp() + ttl_secs,
+        iss: ISSUER.to_owned(),
+        email: account.email.clone(),
+        name: account.name.clone(),
+    };
+    let access_token = state.keys.sign(&claims)?;
+    let refresh = random_token();
+    let refresh_ttl = chrono::Duration::seconds(
+        i64::try_from(state.settings.auth.refresh_ttl_secs).unwrap_or(86_400),
+    );
+    refresh_token::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(account.tenant_id),
+        user_id: Set(account.id),
+        family_id: Set(family),
+        token_hash: Set(token_hash(&refresh)),
+        expires_at: Set(now + refresh_ttl),
+        used_at: Set(None),
+        revoked_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(&state.db)
+    .await?;
+    Ok(TokenResponse {
+        access_token,
+        refresh_token: refresh,
+        token_type: "Bearer",
+        expires_in: ttl.as_secs(),
+    })
+}
+
+/// Exchanges a refresh token for a new pair; a second use of the same token revokes the whole
+/// family (someone else holds a copy).
+///
+/// # Errors
+/// 401 for unknown, expired, revoked or reused tokens and for deactivated accounts, 403 for a
+/// suspended tenant.
+pub async fn refresh(
+    state: &AppState,
+    presented: &SecretString,
+) -> Result<TokenResponse, ApiError> {
+    let hash = token_hash(presented.expose_secret());
+    let found = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(hash))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| {
+            ApiError::unauthorized("invalid_refresh_token", "the refresh token is unknown")
+        })?;
+    if found.revoked_at.is_some() {
+        return Err(ApiError::unauthorized(
+            "refresh_token_revoked",
+            "this session has been ended; sign in again",
+        ));
+    }
+    let now = Utc::now();
+    // Claim the token atomically: of two concurrent uses only one can flip `used_at`.
+    let claimed = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+        .filter(refresh_token::Column::Id.eq(found.id))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .exec(&state.db)
+        .await?;
+    if claimed.rows_affected == 0 {
+        revoke_family(state, found.family_id).await?;
+        tracing::warn!(user_id = %found.user_id, family = %found.family_id, "refresh token reused; session family revoked");
+        return Err(ApiError::unauthorized(
+            "refresh_token_reused",
+            "this refresh token was already used; the session has been ended for safety",
+        ));
+    }
+    if found.expires_at <= now {
+        return Err(ApiError::unauthorized(
+            "refresh_token_expired",
+            "the refresh token has expired; sign in again",
+        ));
+    }
+    let account = user::Entity::find_by_id(found.user_id)
+        .one(&state.db)
+        .await?
+        .filter(|account| account.status == "active")
+        .ok_or_else(|| {
+            ApiError::unauthorized("invalid_refresh_token", "the account is no longer active")
+        })?;
+    ensure_tenant_active(state, account.tenant_id).await?;
+    issue(state, &account, found.family_id).await
+}
+
+async fn revoke_family(state: &AppState, family: Uuid) -> Result<(), ApiError> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(refresh_token::Column::FamilyId.eq(family))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(&state.db)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of a user: refresh tokens revoked, access tokens refused from now on.
+///
+/// # Errors
+/// Fails when the database or cache does.
+pub async fn end_sessions(state: &AppState, user_id: Uuid) -> Result<(), ApiError> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(refresh_token::Column::UserId.eq(user_id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(&state.db)
+        .await?;
+    revocation::revoke_user(&state.cache, user_id, state.keys.access_ttl()).await?;
+    Ok(())
+}
+
+/// Logs out: the access token is deny-listed; a refresh token of the same user ends its family.
+///
+/// # Errors
+/// Fails when the database or cache does.
+pub async fn logout(
+    state: &AppState,
+    claims: &Claims,
+    refresh: Option<&SecretString>,
+) -> Result<(), ApiError> {
+    revocation::deny_token(&state.cache, claims).await?;
+    if let Some(refresh) = refresh {
+        let found = refresh_token::Entity::find()
+            .filter(refresh_token::Column::TokenHash.eq(token_hash(refresh.expose_secret())))
+            .filter(refresh_token::Column::UserId.eq(claims.sub))
+            .one(&state.db)
+            .await?;
+        if let Some(found) = found {
+            revoke_family(state, found.family_id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Changes the caller's password after checking the current one; other sessions end.
+///
+/// # Errors
+/// 401 when the current password is wrong, 422 for a weak new password.
+pub async fn change_password(
+    state: &AppState,
+    user_id: Uuid,
+    current: SecretString,
+    new: SecretString,
+) -> Result<(), ApiError> {
+    super::password::validate_password("new_password", &new)?;
+    let account = user::Entity::find_by_id(user_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(invalid_credentials)?;
+    if !state
+        .hasher
+        .verify(current, Some(account.password_hash.clone()))
+        .await?
+    {
+        return Err(ApiError::unauthorized(
+            "invalid_credentials",
+            "the current password is wrong",
+        ));
+    }
+    set_password(state, account, new).await
+}
+
+/// Sets a new password with a one-time reset token.
+///
+/// # Errors
+/// 401 for an unknown, used or expired token, 422 for a weak password.
+pub async fn reset_password(
+    state: &AppState,
+    token: &SecretString,
+    new: SecretString,
+) -> Result<(), ApiError> {
+    super::password::validate_password("new_password", &new)?;
+    let invalid = || {
+        ApiError::unauthorized(
+            "invalid_reset_token",
+            "the reset token is unknown, used or expired",
+        )
+    };
+    let found = password_reset::Entity::find()
+        .filter(password_reset::Column::TokenHash.eq(token_hash(token.expose_secret())))
+        .one(&state.db)
+        .await?
+        .filter(|row| row.used_at.is_none() && row.expires_at > Utc::now())
+        .ok_or_else(invalid)?;
+    let hash = state.hasher.hash(new).await?;
+    let txn = state.db.begin().await?;
+    let claimed = password_reset::Entity::update_many()
+        .col_expr(password_reset::Column::UsedAt, Expr::value(Utc::now()))
+        .filter(password_reset::Column::Id.eq(found.id))
+        .filter(password_reset::Column::UsedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected == 0 {
+        return Err(invalid());
+    }
+    let account = user::Entity::find_by_id(found.user_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(invalid)?;
+    store_password_hash(&txn, account, hash).await?;
+    txn.commit().await?;
+    end_sessions(state, found.user_id).await
+}
+
+async fn set_password(
+    state: &AppState,
+    account: user::Model,
+    new: SecretString,
+) -> Result<(), ApiError> {
+    let user_id = account.id;
+    let hash = state.hasher.hash(new).await?;
+    store_password_hash(&state.db, account, hash).await?;
+    end_sessions(state, user_id).await
+}
+
+async fn store_password_hash(
+    db: &impl sea_orm::ConnectionTrait,
+    account: user::Model,
+    hash: String,
+) -> Result<(), ApiError> {
+    let now = Utc::now();
+    let mut active: user::ActiveModel = account.into();
+    active.password_hash = Set(hash);
+    active.password_changed_at = Set(now);
+    active.updated_at = Set(now);
+    active.update(db).await?;
+    Ok(())
+}

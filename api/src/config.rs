@@ -1,0 +1,166 @@
+//! Settings: built-in defaults, then an optional TOML file, then `HELPDESK_*` environment
+//! variables (`DATABASE_URL` and `REDIS_URL` are accepted under their usual names too).
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// Everything the service can be told.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Address the HTTP server listens on.
+    pub bind: String,
+    /// `sqlite://file?mode=rwc` (default) or `postgres://…`.
+    pub database_url: String,
+    /// Largest database pool.
+    pub database_max_connections: u32,
+    /// Redis for shared counters, deny-lists and idempotency; in-process when absent.
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key, so several deployments (or tests) can share one Redis.
+    pub redis_prefix: String,
+    /// Public base URL printed at start-up and used in `Link` headers.
+    pub public_url: Option<String>,
+    /// `text` or `json` log lines.
+    pub log_format: String,
+    /// E-mail of the first platform admin of a real deployment (with `admin_password`).
+    pub admin_email: Option<String>,
+    /// Password of the first platform admin; never printed or logged.
+    #[serde(skip_serializing)]
+    pub admin_password: Option<SecretString>,
+    /// Create the demo tenant tree on an empty database when no admin is configured.
+    pub demo: bool,
+    /// Token lifetimes and login limits.
+    pub auth: AuthSettings,
+    /// Request limits for integrators.
+    pub rate_limit: RateLimitSettings,
+    /// HTTP limits.
+    pub http: HttpSettings,
+}
+
+/// Token lifetimes and login limits.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct AuthSettings {
+    /// Lifetime of an access token.
+    pub access_ttl_secs: u64,
+    /// Lifetime of a refresh token.
+    pub refresh_ttl_secs: u64,
+    /// Lifetime of a password-reset token.
+    pub reset_ttl_secs: u64,
+    /// Login, refresh and reset attempts allowed per client IP per minute.
+    pub login_per_minute: u64,
+    /// Password hashes computed at once; `0` means one less than the number of cores.
+    pub hash_concurrency: usize,
+    /// Argon2 memory cost in KiB (OWASP: 19456).
+    pub argon2_memory_kib: u32,
+    /// Argon2 iterations (OWASP: 2).
+    pub argon2_iterations: u32,
+}
+
+/// Request limits for integrators.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct RateLimitSettings {
+    /// Requests allowed per API key per minute.
+    pub api_key_per_minute: u64,
+}
+
+/// HTTP limits.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct HttpSettings {
+    /// Largest JSON body accepted.
+    pub max_body_bytes: usize,
+    /// Worker threads; `0` means one per core.
+    pub workers: usize,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            database_url: "sqlite://helpdesk.db?mode=rwc".into(),
+            database_max_connections: 16,
+            redis_url: None,
+            redis_prefix: "helpdesk:".into(),
+            public_url: None,
+            log_format: "text".into(),
+            admin_email: None,
+            admin_password: None,
+            demo: true,
+            auth: AuthSettings::default(),
+            rate_limit: RateLimitSettings::default(),
+            http: HttpSettings::default(),
+        }
+    }
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            access_ttl_secs: 900,
+            refresh_ttl_secs: 30 * 24 * 3600,
+            reset_ttl_secs: 24 * 3600,
+            login_per_minute: 20,
+            hash_concurrency: 0,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+        }
+    }
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self {
+            api_key_per_minute: 600,
+        }
+    }
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 256 * 1024,
+            workers: 0,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+impl Settings {
+    /// Loads settings from defaults, `HELPDESK_CONFIG` (or `./helpdesk.toml` when present) and
+    /// the environment.
+    ///
+    /// # Errors
+    /// Fails when the file or a variable cannot be parsed into the settings.
+    pub fn load() -> Result<Self, Box<figment::Error>> {
+        let file = std::env::var("HELPDESK_CONFIG").unwrap_or_else(|_| "helpdesk.toml".into());
+        let mut figment =
+            Figment::from(Serialized::defaults(Settings::default())).merge(Toml::file(file));
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            figment = figment.merge(Serialized::default("database_url", url));
+        }
+        if let Ok(url) = std::env::var("REDIS_URL") {
+            figment = figment.merge(Serialized::default("redis_url", url));
+        }
+        figment
+            .merge(Env::prefixed("HELPDESK_").split("__"))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    /// The base URL clients reach the service at.
+    pub fn base_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+    }
+
+    /// Whether the database is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
+    }
+}

@@ -1,0 +1,2 @@
+//! Liveness and readiness probes.
+pub mod routes;

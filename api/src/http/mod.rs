@@ -1,0 +1,5 @@
+//! Conventions every endpoint shares: pagination, idempotency, rate-limit headers, request ids.
+pub mod idempotency;
+pub mod pagination;
+pub mod rate_limit;
+pub mod request_id;

@@ -1,0 +1,20 @@
+//! The helpdesk HTTP API: one module per capability, each with its routes (thin: extract,
+//! authorise, call), its service (rules and scoped queries) and its DTOs.
+
+pub mod api_keys;
+pub mod auth;
+pub mod cache;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod openapi;
+pub mod seed;
+pub mod startup;
+pub mod state;
+pub mod tenancy;
+pub mod users;
+
+pub use config::Settings;
+pub use startup::Application;

@@ -1,0 +1,176 @@
+//! Building the state and the server: database, migrations, cache, keys, routes, middleware.
+use crate::auth::jwt::KeyRing;
+use crate::auth::password::PasswordHasher;
+use crate::cache::Cache;
+use crate::config::Settings;
+use crate::error::{ApiError, json_error, path_error, query_error};
+use crate::state::AppState;
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use migration::MigratorTrait;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+use utoipa_actix_web::AppExt;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// The route table: every endpoint of the product, also the source of the OpenAPI document.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.configure(crate::health::routes::configure).service(
+        utoipa_actix_web::scope("/api/v1")
+            .configure(crate::auth::routes::configure)
+            .configure(crate::tenancy::routes::configure)
+            .configure(crate::users::routes::configure)
+            .configure(crate::api_keys::routes::configure),
+    );
+}
+
+/// Opens the database (SQLite in WAL mode with foreign keys, or PostgreSQL).
+///
+/// # Errors
+/// Fails when the database cannot be reached.
+pub async fn connect_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(settings.database_url.clone());
+    options
+        .max_connections(settings.database_max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    let db = Database::connect(options)
+        .await
+        .context("connecting to the database")?;
+    if !settings.is_postgres() {
+        db.execute_unprepared(
+            "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
+        )
+        .await
+        .context("configuring SQLite")?;
+    }
+    Ok(db)
+}
+
+/// Connects everything and applies pending migrations.
+///
+/// # Errors
+/// Fails when the database, migrations, Redis or the key ring fail.
+pub async fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
+    let db = connect_database(&settings).await?;
+    migration::Migrator::up(&db, None)
+        .await
+        .context("applying migrations")?;
+    let cache = Cache::connect(settings.redis_url.as_deref(), &settings.redis_prefix).await?;
+    let keys = KeyRing::load(&db, Duration::from_secs(settings.auth.access_ttl_secs)).await?;
+    let concurrency = match settings.auth.hash_concurrency {
+        0 => std::thread::available_parallelism()
+            .map(|n| n.get().saturating_sub(1).max(1))
+            .unwrap_or(1),
+        n => n,
+    };
+    let hasher = PasswordHasher::new(
+        settings.auth.argon2_memory_kib,
+        settings.auth.argon2_iterations,
+        concurrency,
+    )?;
+    Ok(AppState {
+        db,
+        cache,
+        keys: Arc::new(keys),
+        hasher: Arc::new(hasher),
+        settings: Arc::new(settings),
+        tenant_facts: Arc::default(),
+    })
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    /// Prepares the state, creates the first tenants when the database is empty, and binds.
+    ///
+    /// # Errors
+    /// Fails when a dependency is unreachable or the address cannot be bound.
+    pub async fn build(settings: Settings) -> anyhow::Result<(Self, crate::seed::Bootstrap)> {
+        let state = prepare_state(settings).await?;
+        let bootstrap = crate::seed::bootstrap(&state).await?;
+        let listener = TcpListener::bind(&state.settings.bind)
+            .with_context(|| format!("binding {}", state.settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let server = serve(state.clone(), listener)?;
+        Ok((
+            Self {
+                port,
+                server,
+                state,
+            },
+            bootstrap,
+        ))
+    }
+
+    /// The port the server listens on (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state (database, cache, settings).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
+    ///
+    /// # Errors
+    /// Fails when the server fails.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
+    let spec = crate::openapi::spec();
+    let metrics = actix_web_prom::PrometheusMetricsBuilder::new("helpdesk")
+        .endpoint("/metrics")
+        .mask_unmatched_patterns("UNMATCHED")
+        .build()
+        .map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
+    let max_body = state.settings.http.max_body_bytes;
+    let workers = state.settings.http.workers;
+    let data = web::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        let (app, _) = App::new()
+            .into_utoipa_app()
+            .app_data(data.clone())
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(max_body)
+                    .error_handler(json_error),
+            )
+            .app_data(web::PayloadConfig::new(max_body))
+            .app_data(web::PathConfig::default().error_handler(path_error))
+            .app_data(web::QueryConfig::default().error_handler(query_error))
+            .configure(routes)
+            .split_for_parts();
+        app.service(openapi::docs_ui(spec.clone()))
+            .default_service(web::to(|| async {
+                Err::<actix_web::HttpResponse, _>(ApiError::NotFound("route"))
+            }))
+            .wrap(from_fn(crate::http::idempotency::middleware))
+            .wrap(from_fn(crate::http::rate_limit::headers))
+            .wrap(from_fn(crate::http::request_id::echo))
+            .wrap(tracing_actix_web::TracingLogger::default())
+            .wrap(metrics.clone())
+    })
+    .listen(listener)?
+    .shutdown_timeout(30);
+    if workers > 0 {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}

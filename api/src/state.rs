@@ -1,0 +1,62 @@
+//! The one state value every handler receives.
+use crate::auth::jwt::KeyRing;
+use crate::auth::password::PasswordHasher;
+use crate::cache::Cache;
+use crate::config::Settings;
+use dashmap::DashMap;
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+use tenants::TenantKind;
+use uuid::Uuid;
+
+/// The immutable facts about a tenant that every request needs (a tenant never moves in the
+/// tree and never changes kind), cached per node.
+#[derive(Clone, Debug)]
+pub struct TenantFacts {
+    /// Materialised path.
+    pub path: String,
+    /// Kind.
+    pub kind: TenantKind,
+    /// Slug.
+    pub slug: String,
+}
+
+/// Shared application state.
+#[derive(Clone)]
+pub struct AppState {
+    /// Database pool.
+    pub db: DatabaseConnection,
+    /// Shared counters, deny-list and idempotency records.
+    pub cache: Cache,
+    /// JWT signing keys.
+    pub keys: Arc<KeyRing>,
+    /// Password hashing.
+    pub hasher: Arc<PasswordHasher>,
+    /// Settings.
+    pub settings: Arc<Settings>,
+    /// Immutable tenant facts by id.
+    pub tenant_facts: Arc<DashMap<Uuid, TenantFacts>>,
+}
+
+impl AppState {
+    /// The immutable facts of a tenant, from this node's cache or the database.
+    ///
+    /// # Errors
+    /// Fails when the database does; `None` when the tenant does not exist.
+    pub async fn tenant_facts(&self, id: Uuid) -> anyhow::Result<Option<TenantFacts>> {
+        if let Some(facts) = self.tenant_facts.get(&id) {
+            return Ok(Some(facts.clone()));
+        }
+        let Some(tenant) = tenants::tree::tenant_by_id(&self.db, id).await? else {
+            return Ok(None);
+        };
+        let kind: TenantKind = tenant.kind.parse().map_err(anyhow::Error::msg)?;
+        let facts = TenantFacts {
+            path: tenant.path,
+            kind,
+            slug: tenant.slug,
+        };
+        self.tenant_facts.insert(id, facts.clone());
+        Ok(Some(facts))
+    }
+}

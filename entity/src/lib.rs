@@ -1,0 +1,12 @@
+//! sea-orm entities of the helpdesk: one module per table, no logic.
+//!
+//! Tenant-owned tables carry `tenant_id`; feature code reaches them only through the
+//! scope-filtered helpers of the `tenants` crate.
+
+pub mod api_key;
+pub mod password_reset;
+pub mod refresh_token;
+pub mod signing_key;
+pub mod tenant;
+pub mod tenant_branding;
+pub mod user;

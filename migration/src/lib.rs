@@ -1,0 +1,15 @@
+//! Schema migrations. The same set runs on SQLite and PostgreSQL, so every migration stays
+//! portable: foreign keys only inside `create_table`, one change per `alter_table`.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_foundation;
+
+/// Every migration of the product, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_foundation::Migration)]
+    }
+}

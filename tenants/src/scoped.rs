@@ -1,0 +1,75 @@
+//! The only door from feature code to tenant-owned tables.
+#![allow(clippy::disallowed_methods)] // this module is where the scope filter is applied
+
+use crate::Scope;
+use sea_orm::{DeleteMany, EntityTrait, QueryFilter, Select, UpdateMany};
+
+/// A table whose rows belong to one tenant.
+pub trait TenantOwned: EntityTrait {
+    /// The column holding the owning tenant's id.
+    fn tenant_column() -> Self::Column;
+}
+
+/// Scope-filtered access to a tenant-owned table.
+pub trait Scoped: TenantOwned {
+    /// Every row inside the scope.
+    fn scoped(scope: &Scope) -> Select<Self> {
+        Self::find().filter(scope.condition(Self::tenant_column()))
+    }
+
+    /// The row with this primary key, if it lies inside the scope.
+    fn scoped_by_id<T>(scope: &Scope, id: T) -> Select<Self>
+    where
+        T: Into<<Self::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType>,
+    {
+        Self::find_by_id(id).filter(scope.condition(Self::tenant_column()))
+    }
+
+    /// An update of rows inside the scope; add the row filter before executing.
+    fn scoped_update(scope: &Scope) -> UpdateMany<Self> {
+        Self::update_many().filter(scope.condition(Self::tenant_column()))
+    }
+
+    /// A delete of rows inside the scope; add the row filter before executing.
+    fn scoped_delete(scope: &Scope) -> DeleteMany<Self> {
+        Self::delete_many().filter(scope.condition(Self::tenant_column()))
+    }
+}
+
+impl<E: TenantOwned> Scoped for E {}
+
+impl TenantOwned for entity::tenant::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::tenant::Column::Id
+    }
+}
+
+impl TenantOwned for entity::tenant_branding::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::tenant_branding::Column::TenantId
+    }
+}
+
+impl TenantOwned for entity::user::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::user::Column::TenantId
+    }
+}
+
+impl TenantOwned for entity::api_key::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::api_key::Column::TenantId
+    }
+}
+
+impl TenantOwned for entity::refresh_token::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::refresh_token::Column::TenantId
+    }
+}
+
+impl TenantOwned for entity::password_reset::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::password_reset::Column::TenantId
+    }
+}
