@@ -1,1 +1,12 @@
+//! The integration suite: one binary, each test on its own server and database.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
+mod api_keys;
+mod auth;
+mod branding;
+mod conventions;
+mod health;
+mod isolation;
+mod openapi_doc;
+mod tenants;
+mod users;
