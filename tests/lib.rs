@@ -184,6 +184,24 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A second API node on the same database and Redis (same settings, another port).
+    pub async fn second_node(&self) -> TestApp {
+        let settings = (*self.state.settings).clone();
+        let (app, _) = api::Application::build(settings)
+            .await
+            .expect("build second node");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state().clone();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address,
+            client: self.client.clone(),
+            db: state.db.clone(),
+            state,
+            _dir: None,
+        }
+    }
+
     /// The raw login answer.
     pub async fn try_login(&self, email: &str, password: &str) -> Response {
         self.request(Method::POST, "/api/v1/auth/login", None)

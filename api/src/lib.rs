@@ -7,6 +7,7 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod groups;
 pub mod health;
 pub mod http;
 pub mod openapi;

@@ -17,6 +17,7 @@ use utoipa_actix_web::AppExt;
         (name = "auth", description = "Sign-in, tokens, passwords"),
         (name = "tenants", description = "The tenant tree and branding"),
         (name = "users", description = "Users and roles"),
+        (name = "groups", description = "Agent groups (tiers and teams) and memberships"),
         (name = "api-keys", description = "Integrators' API keys"),
         (name = "operations", description = "Probes"),
     )

@@ -24,6 +24,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(crate::auth::routes::configure)
             .configure(crate::tenancy::routes::configure)
             .configure(crate::users::routes::configure)
+            .configure(crate::groups::routes::configure)
             .configure(crate::api_keys::routes::configure),
     );
 }
@@ -63,7 +64,9 @@ pub async fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
         .await
         .context("applying migrations")?;
     let cache = Cache::connect(settings.redis_url.as_deref(), &settings.redis_prefix).await?;
-    let keys = KeyRing::load(&db, Duration::from_secs(settings.auth.access_ttl_secs)).await?;
+    let keys =
+        Arc::new(KeyRing::load(&db, Duration::from_secs(settings.auth.access_ttl_secs)).await?);
+    spawn_key_refresh(Arc::downgrade(&keys), db.clone());
     let concurrency = match settings.auth.hash_concurrency {
         0 => std::thread::available_parallelism()
             .map(|n| n.get().saturating_sub(1).max(1))
@@ -78,11 +81,27 @@ pub async fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
     Ok(AppState {
         db,
         cache,
-        keys: Arc::new(keys),
+        keys,
         hasher: Arc::new(hasher),
         settings: Arc::new(settings),
         tenant_facts: Arc::default(),
     })
+}
+
+/// Re-reads the signing keys every 30 s, so a node starts signing with a key another node
+/// rotated in; verification does not wait for this (an unknown key id triggers a reload).
+fn spawn_key_refresh(keys: std::sync::Weak<KeyRing>, db: DatabaseConnection) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(30));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(keys) = keys.upgrade() else { break };
+            if let Err(err) = keys.reload(&db).await {
+                tracing::warn!(error = ?err, "could not refresh signing keys");
+            }
+        }
+    });
 }
 
 /// A bound, not yet running server.

@@ -4,6 +4,8 @@
 //! scope-filtered helpers of the `tenants` crate.
 
 pub mod api_key;
+pub mod group;
+pub mod group_member;
 pub mod password_reset;
 pub mod refresh_token;
 pub mod signing_key;

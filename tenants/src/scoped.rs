@@ -73,3 +73,15 @@ impl TenantOwned for entity::password_reset::Entity {
         entity::password_reset::Column::TenantId
     }
 }
+
+impl TenantOwned for entity::group::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::group::Column::TenantId
+    }
+}
+
+impl TenantOwned for entity::group_member::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::group_member::Column::TenantId
+    }
+}

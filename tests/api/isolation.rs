@@ -18,6 +18,18 @@ async fn partner_b_cannot_see_or_touch_anything_of_partner_a() {
         .as_str()
         .unwrap()
         .to_owned();
+    let group_a = body(
+        app.post(
+            "/api/v1/groups",
+            &tree.admin_a,
+            &json!({"name": "L1", "kind": "l1"}),
+        )
+        .await,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (key_a, _) = app
         .create_api_key(&tree.admin_a, tree.partner_a, &["tenants:read"])
         .await;
@@ -68,6 +80,23 @@ async fn partner_b_cannot_see_or_touch_anything_of_partner_a() {
             Some(json!({})),
         ),
         (Method::POST, "/api/v1/users".into(), Some(user_body)),
+        (Method::GET, format!("/api/v1/groups/{group_a}"), None),
+        (
+            Method::PATCH,
+            format!("/api/v1/groups/{group_a}"),
+            Some(json!({"name": "taken over"})),
+        ),
+        (Method::DELETE, format!("/api/v1/groups/{group_a}"), None),
+        (
+            Method::POST,
+            "/api/v1/groups".into(),
+            Some(json!({"tenant_id": a, "name": "x", "kind": "team"})),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/users/{agent_a}/groups"),
+            Some(json!({"group_ids": []})),
+        ),
         (Method::GET, format!("/api/v1/api-keys/{key_a}"), None),
         (Method::DELETE, format!("/api/v1/api-keys/{key_a}"), None),
         (Method::POST, "/api/v1/api-keys".into(), Some(key_body)),
@@ -99,6 +128,12 @@ async fn partner_b_cannot_see_or_touch_anything_of_partner_a() {
     .await;
     assert_eq!(agent["status"], "active");
     assert_eq!(agent["name"], "agent@a.test");
+    let group = body(
+        app.get(&format!("/api/v1/groups/{group_a}"), &tree.admin_a)
+            .await,
+    )
+    .await;
+    assert_eq!(group["name"], "L1");
     let key = body(
         app.get(&format!("/api/v1/api-keys/{key_a}"), &tree.admin_a)
             .await,
@@ -111,7 +146,12 @@ async fn partner_b_cannot_see_or_touch_anything_of_partner_a() {
     );
 
     // And B's lists do not mention A.
-    for path in ["/api/v1/tenants", "/api/v1/users", "/api/v1/api-keys"] {
+    for path in [
+        "/api/v1/tenants",
+        "/api/v1/users",
+        "/api/v1/api-keys",
+        "/api/v1/groups",
+    ] {
         let listed = body(app.get(path, &tree.admin_b).await).await.to_string();
         assert!(!listed.contains(&a.to_string()), "{path} leaks partner A");
         assert!(!listed.contains(&ca.to_string()), "{path} leaks client A");

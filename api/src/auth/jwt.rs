@@ -69,7 +69,7 @@ struct Keys {
 /// The signing keys of the deployment, reloaded from the database after a rotation.
 pub struct KeyRing {
     keys: RwLock<Keys>,
-    last_reload: Mutex<Instant>,
+    last_reload: Mutex<Option<Instant>>,
     access_ttl: Duration,
     validation: Validation,
 }
@@ -97,7 +97,7 @@ impl KeyRing {
         validation.leeway = 5;
         Ok(Self {
             keys: RwLock::new(keys),
-            last_reload: Mutex::new(Instant::now()),
+            last_reload: Mutex::new(None),
             access_ttl,
             validation,
         })
@@ -144,7 +144,8 @@ impl KeyRing {
             })
     }
 
-    /// Re-reads the keys, at most once every two seconds (another node may have rotated).
+    /// Re-reads the keys after meeting an unknown key id (another node may have rotated), at
+    /// most four times a second so forged key ids cannot flood the database.
     ///
     /// # Errors
     /// Fails when the database does.
@@ -154,10 +155,10 @@ impl KeyRing {
                 .last_reload
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if last.elapsed() < Duration::from_secs(2) {
+            if last.is_some_and(|at| at.elapsed() < Duration::from_millis(250)) {
                 return Ok(false);
             }
-            *last = Instant::now();
+            *last = Some(Instant::now());
         }
         self.reload(db).await?;
         Ok(true)

@@ -85,6 +85,8 @@ pub struct UserDto {
     pub role: String,
     /// `active` or `deactivated`.
     pub status: String,
+    /// Groups the user belongs to.
+    pub group_ids: Vec<Uuid>,
     /// When deactivated.
     pub deactivated_at: Option<DateTime<Utc>>,
     /// Created.
@@ -93,9 +95,11 @@ pub struct UserDto {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<entity::user::Model> for UserDto {
-    fn from(model: entity::user::Model) -> Self {
+impl UserDto {
+    /// The API shape of a user and the groups it belongs to.
+    pub fn new(model: entity::user::Model, group_ids: Vec<Uuid>) -> Self {
         Self {
+            group_ids,
             id: model.id,
             tenant_id: model.tenant_id,
             email: model.email,

@@ -44,7 +44,7 @@ async fn create_user(
     let created = service::create(&state, &auth, body.into_inner()).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/users/{}", created.id)))
-        .json(UserDto::from(created)))
+        .json(UserDto::new(created, Vec::new())))
 }
 
 /// Lists users of the caller's tenant and the tenants below it.
@@ -69,12 +69,13 @@ async fn list_users(
 ) -> Result<HttpResponse, ApiError> {
     let page = page.parse()?;
     let rows = service::list(&state, &auth, filter.tenant_id, page).await?;
+    let rows = service::with_groups(&state.db, &auth.scope, rows).await?;
     Ok(pagination::respond(
         &req,
         page,
         rows,
-        |row| row.id,
-        UserDto::from,
+        |(user, _)| user.id,
+        |(user, groups)| UserDto::new(user, groups),
     ))
 }
 
@@ -96,7 +97,9 @@ async fn get_user(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let found = service::get(&state.db, &auth, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(UserDto::from(found)))
+    let mut rows = service::with_groups(&state.db, &auth.scope, vec![found]).await?;
+    let (found, groups) = rows.pop().ok_or(ApiError::NotFound("user"))?;
+    Ok(HttpResponse::Ok().json(UserDto::new(found, groups)))
 }
 
 /// Renames a user, changes the role, or deactivates/reactivates the account.
@@ -121,7 +124,9 @@ async fn update_user(
     body: web::Json<UpdateUser>,
 ) -> Result<HttpResponse, ApiError> {
     let updated = service::update(&state, &auth, id.into_inner(), body.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(UserDto::from(updated)))
+    let mut rows = service::with_groups(&state.db, &auth.scope, vec![updated]).await?;
+    let (updated, groups) = rows.pop().ok_or(ApiError::NotFound("user"))?;
+    Ok(HttpResponse::Ok().json(UserDto::new(updated, groups)))
 }
 
 /// Deactivates a user: sessions end at the next request; history stays.

@@ -165,6 +165,26 @@ pub async fn list(
     Ok(query.all(&state.db).await?)
 }
 
+/// Pairs each user with the ids of the groups it belongs to (one query for all of them).
+///
+/// # Errors
+/// Fails when the database does.
+pub async fn with_groups(
+    db: &impl ConnectionTrait,
+    scope: &tenants::Scope,
+    users: Vec<user::Model>,
+) -> Result<Vec<(user::Model, Vec<Uuid>)>, ApiError> {
+    let mut groups =
+        crate::groups::service::groups_of(db, scope, users.iter().map(|u| u.id).collect()).await?;
+    Ok(users
+        .into_iter()
+        .map(|u| {
+            let ids = groups.remove(&u.id).unwrap_or_default();
+            (u, ids)
+        })
+        .collect())
+}
+
 /// A user in the scope.
 ///
 /// # Errors

@@ -1,0 +1,87 @@
+//! The per-request authentication path, piece by piece: JWT verification, the revocation check
+//! against the in-process store, and building a scope filter; plus one argon2id verification
+//! for scale.
+//!
+//!     cargo bench -p api --bench auth
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use api::auth::jwt::{Claims, ISSUER, KeyRing};
+use api::auth::password::PasswordHasher;
+use api::auth::revocation;
+use api::cache::Cache;
+use criterion::{Criterion, criterion_group, criterion_main};
+use migration::MigratorTrait;
+use secrecy::SecretString;
+use std::hint::black_box;
+use std::time::Duration;
+use tenants::{Reach, Scope};
+use uuid::Uuid;
+
+fn bench_auth(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (keys, cache) = runtime.block_on(async {
+        let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+        migration::Migrator::up(&db, None).await.unwrap();
+        let keys = KeyRing::load(&db, Duration::from_secs(900)).await.unwrap();
+        let cache = Cache::connect(None, "bench:").await.unwrap();
+        (keys, cache)
+    });
+    let now = chrono::Utc::now().timestamp();
+    let claims = Claims {
+        sub: Uuid::now_v7(),
+        tid: Uuid::now_v7(),
+        role: "agent".into(),
+        scopes: vec!["tickets:read".into(), "tickets:write".into()],
+        jti: Uuid::now_v7(),
+        iat: now,
+        nbf: now,
+        exp: now + 900,
+        iss: ISSUER.into(),
+        email: "agent@partner.example".into(),
+        name: "Agent".into(),
+    };
+    let token = keys.sign(&claims).unwrap();
+
+    c.bench_function("jwt_verify", |b| {
+        b.iter(|| keys.verify(black_box(&token)).unwrap())
+    });
+    c.bench_function("jwt_sign", |b| {
+        b.iter(|| keys.sign(black_box(&claims)).unwrap())
+    });
+    c.bench_function("revocation_check_in_process", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(revocation::check(&cache, black_box(&claims)))
+                .unwrap()
+        })
+    });
+    let scope = Scope::new(
+        claims.tid,
+        format!("/{}/{}/", Uuid::now_v7().simple(), claims.tid.simple()),
+        Reach::Subtree,
+    );
+    c.bench_function("scope_condition_subtree", |b| {
+        b.iter(|| black_box(scope.condition(entity::user::Column::TenantId)))
+    });
+
+    let hasher = PasswordHasher::new(19_456, 2, 1).unwrap();
+    let stored = runtime
+        .block_on(hasher.hash(SecretString::from("correct-horse-battery")))
+        .unwrap();
+    let mut group = c.benchmark_group("argon2id");
+    group.sample_size(10);
+    group.bench_function("verify_owasp_params", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(hasher.verify(
+                    SecretString::from("correct-horse-battery"),
+                    Some(stored.clone()),
+                ))
+                .unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_auth);
+criterion_main!(benches);

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Load benchmarks of the release `helpdesk` binary on PostgreSQL + Redis, measured in the same
+# run as the bare actix-web baseline (../shared/bench/baseline), with wrk on loopback.
+#
+#   api/benches/load.sh                 # 20 s per measurement
+#   DURATION=10s api/benches/load.sh    # shorter
+#
+# Prints: baseline /hello, GET /api/v1/me with a JWT (and its ratio to /hello), /health latency
+# while 50 logins run, and the server's peak resident memory.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+TARGET="${CARGO_TARGET_DIR:-/var/tmp/helpdesk-target}"
+BASELINE_SRC="${BASELINE_DIR:-$ROOT/../shared/bench/baseline}"
+DURATION="${DURATION:-20s}"
+PG="${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}"
+REDIS="${BENCH_REDIS:-redis://127.0.0.1:6379}"
+APP_PORT=18081
+BASE_PORT=18080
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+
+echo "== building (release)"
+cargo build --release -q -p api --bin helpdesk --manifest-path "$ROOT/Cargo.toml"
+WORK="$(mktemp -d)"
+cp -r "$BASELINE_SRC" "$WORK/baseline"
+chmod -R u+w "$WORK/baseline"
+(cd "$WORK/baseline" && CARGO_TARGET_DIR="$TARGET/baseline" cargo build --release -q)
+
+PIDS=()
+cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS baseline WITH (FORCE)" -qc "CREATE DATABASE baseline" >/dev/null
+psql "$PG/baseline" -q -f "$WORK/baseline/schema.sql" >/dev/null
+psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS helpdesk_bench WITH (FORCE)" -qc "CREATE DATABASE helpdesk_bench" >/dev/null
+
+BASELINE_BIND="127.0.0.1:$BASE_PORT" "$TARGET/baseline/release/baseline" >/dev/null 2>&1 &
+PIDS+=($!)
+DATABASE_URL="$PG/helpdesk_bench" REDIS_URL="$REDIS" HELPDESK_REDIS_PREFIX="bench:$$:" \
+HELPDESK_BIND="127.0.0.1:$APP_PORT" HELPDESK_ADMIN_EMAIL=bench@platform.test \
+HELPDESK_ADMIN_PASSWORD=bench-password-123 HELPDESK_AUTH__LOGIN_PER_MINUTE=100000000 \
+RUST_LOG=warn "$TARGET/release/helpdesk" serve >/dev/null 2>"$WORK/helpdesk.log" &
+APP_PID=$!
+PIDS+=($APP_PID)
+for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$APP_PORT/ready" >/dev/null && curl -sf "http://127.0.0.1:$BASE_PORT/hello" >/dev/null && break
+    sleep 0.2
+done
+
+TOKEN="$(curl -sf "http://127.0.0.1:$APP_PORT/api/v1/auth/login" -H 'content-type: application/json' \
+    -d '{"email":"bench@platform.test","password":"bench-password-123"}' | sed -E 's/.*"access_token":"([^"]+)".*/\1/')"
+
+rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
+p99() { awk '$1 == "99%" {print $2}' "$1"; }
+
+echo "== baseline GET /hello (64 connections, $DURATION)"
+wrk -t2 -c64 -d"$DURATION" --latency "http://127.0.0.1:$BASE_PORT/hello" | tee "$WORK/hello.txt"
+echo "== helpdesk GET /api/v1/me with a JWT (64 connections, $DURATION)"
+wrk -t2 -c64 -d"$DURATION" --latency -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$APP_PORT/api/v1/me" | tee "$WORK/me.txt"
+RSS_ME="$(awk '/VmHWM/ {print $2}' "/proc/$APP_PID/status")"
+
+echo "== /health latency while 50 connections log in ($DURATION)"
+wrk -t1 -c50 -d"$DURATION" -s "$ROOT/api/benches/login.lua" "http://127.0.0.1:$APP_PORT/api/v1/auth/login" > "$WORK/login.txt" &
+LOGIN_PID=$!
+sleep 1
+wrk -t1 -c4 -d"$DURATION" --latency "http://127.0.0.1:$APP_PORT/health" | tee "$WORK/health.txt"
+wait "$LOGIN_PID" || true
+cat "$WORK/login.txt"
+RSS_ALL="$(awk '/VmHWM/ {print $2}' "/proc/$APP_PID/status")"
+
+echo
+echo "== summary"
+printf 'baseline /hello:        %s req/s, p99 %s\n' "$(rps "$WORK/hello.txt")" "$(p99 "$WORK/hello.txt")"
+printf 'GET /api/v1/me (JWT):   %s req/s, p99 %s  = %s of baseline\n' "$(rps "$WORK/me.txt")" "$(p99 "$WORK/me.txt")" \
+    "$(awk -v a="$(rps "$WORK/me.txt")" -v b="$(rps "$WORK/hello.txt")" 'BEGIN { printf "%.1f%%", 100 * a / b }')"
+printf 'logins (50 conns):      %s req/s\n' "$(rps "$WORK/login.txt")"
+printf '/health during logins:  %s req/s, p99 %s\n' "$(rps "$WORK/health.txt")" "$(p99 "$WORK/health.txt")"
+printf 'peak RSS:               %s MiB after /me, %s MiB after logins\n' "$((RSS_ME / 1024))" "$((RSS_ALL / 1024))"
