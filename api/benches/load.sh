@@ -67,6 +67,7 @@ wrk -t1 -c4 -d"$DURATION" --latency "http://127.0.0.1:$APP_PORT/health" | tee "$
 wait "$LOGIN_PID" || true
 cat "$WORK/login.txt"
 RSS_ALL="$(awk '/VmHWM/ {print $2}' "/proc/$APP_PID/status")"
+RSS_NOW="$(awk '/VmRSS/ {print $2}' "/proc/$APP_PID/status")"
 
 echo
 echo "== summary"
@@ -75,4 +76,5 @@ printf 'GET /api/v1/me (JWT):   %s req/s, p99 %s  = %s of baseline\n' "$(rps "$W
     "$(awk -v a="$(rps "$WORK/me.txt")" -v b="$(rps "$WORK/hello.txt")" 'BEGIN { printf "%.1f%%", 100 * a / b }')"
 printf 'logins (50 conns):      %s req/s\n' "$(rps "$WORK/login.txt")"
 printf '/health during logins:  %s req/s, p99 %s\n' "$(rps "$WORK/health.txt")" "$(p99 "$WORK/health.txt")"
-printf 'peak RSS:               %s MiB after /me, %s MiB after logins\n' "$((RSS_ME / 1024))" "$((RSS_ALL / 1024))"
+printf 'peak RSS:               %s MiB after /me, %s MiB after logins (%s MiB resident at the end)\n' \
+    "$((RSS_ME / 1024))" "$((RSS_ALL / 1024))" "$((RSS_NOW / 1024))"
