@@ -43,7 +43,9 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-async fn fresh_database_url() -> (String, Option<tempfile::TempDir>) {
+/// A fresh, empty database: a temporary SQLite file (kept while the returned directory lives),
+/// or a new PostgreSQL database when `TEST_DATABASE_URL` is set.
+pub async fn fresh_database_url() -> (String, Option<tempfile::TempDir>) {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(base) if !base.is_empty() => {
             let name = format!("helpdesk_test_{}", Uuid::new_v4().simple());

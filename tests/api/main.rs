@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod auth;
+mod bootstrap;
 mod branding;
 mod conventions;
 mod groups;
