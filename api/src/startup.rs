@@ -64,6 +64,12 @@ pub async fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
         .await
         .context("applying migrations")?;
     let cache = Cache::connect(settings.redis_url.as_deref(), &settings.redis_prefix).await?;
+    crate::auth::revocation::restore(
+        &db,
+        &cache,
+        Duration::from_secs(settings.auth.access_ttl_secs),
+    )
+    .await?;
     let keys =
         Arc::new(KeyRing::load(&db, Duration::from_secs(settings.auth.access_ttl_secs)).await?);
     spawn_key_refresh(Arc::downgrade(&keys), db.clone());

@@ -542,3 +542,46 @@ async fn an_email_with_accounts_in_two_tenants_must_name_the_tenant() {
         body(me_status(&app, body(chosen).await["access_token"].as_str().unwrap()).await).await;
     assert_eq!(me["tenant_id"], tree.partner_b.to_string());
 }
+
+#[tokio::test]
+async fn revocations_survive_a_restart_of_a_single_node() {
+    let app = spawn_app().await;
+    let tree = app.tree().await;
+    let users = body(app.get("/api/v1/users?limit=100", &tree.admin_a).await).await;
+    let agent = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "agent@a.test")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.delete(&format!("/api/v1/users/{agent}"), &tree.admin_a)
+        .await;
+    app.post(
+        &format!("/api/v1/tenants/{}/suspend", tree.partner_b),
+        &tree.root,
+        &json!({}),
+    )
+    .await;
+    // A node started afterwards (with its own in-process store when there is no Redis) restores
+    // the markers from the database.
+    let restarted = app.second_node().await;
+    assert_problem(
+        me_status(&restarted, &tree.agent_a).await,
+        StatusCode::UNAUTHORIZED,
+        "token_revoked",
+    )
+    .await;
+    assert_problem(
+        me_status(&restarted, &tree.admin_b).await,
+        StatusCode::FORBIDDEN,
+        "tenant_suspended",
+    )
+    .await;
+    assert_eq!(
+        me_status(&restarted, &tree.admin_a).await.status(),
+        StatusCode::OK
+    );
+}

@@ -2,8 +2,12 @@
 //! a deny-list of token ids, and "revoked before" markers for users (deactivated, role or
 //! password changed) and tenants (suspended). Markers live for one access-token lifetime,
 //! after which every token they cover has expired anyway.
+#![allow(clippy::disallowed_methods)] // start-up restores markers for every tenant at once
+
 use crate::cache::Cache;
 use crate::error::ApiError;
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -90,6 +94,69 @@ pub async fn deny_token(cache: &Cache, claims: &Claims) -> anyhow::Result<()> {
     let remaining = (claims.exp - chrono::Utc::now().timestamp()).max(1);
     let ttl = Duration::from_secs(u64::try_from(remaining).unwrap_or(1) + 60);
     cache.set(&jti_key(claims.jti), b"1", ttl).await
+}
+
+async fn mark(
+    cache: &Cache,
+    key: &str,
+    at: DateTime<Utc>,
+    access_ttl: Duration,
+) -> anyhow::Result<()> {
+    let remaining =
+        at + chrono::Duration::from_std(access_ttl)? + chrono::Duration::seconds(60) - Utc::now();
+    if let Ok(ttl) = remaining.to_std() {
+        cache
+            .set(key, at.timestamp_millis().to_string().as_bytes(), ttl)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Re-creates the markers of deactivations, password changes and suspensions of the last
+/// token lifetime from the database, so a restarted single node (or a flushed Redis) still
+/// refuses the tokens they covered. Logouts are not restored: they live only in the cache.
+///
+/// # Errors
+/// Fails when the database or the cache does.
+pub async fn restore(
+    db: &impl ConnectionTrait,
+    cache: &Cache,
+    access_ttl: Duration,
+) -> anyhow::Result<()> {
+    use sea_orm::sea_query::ExprTrait as _;
+    let since =
+        Utc::now() - chrono::Duration::from_std(access_ttl)? - chrono::Duration::seconds(60);
+    let users = entity::user::Entity::find()
+        .filter(
+            entity::user::Column::DeactivatedAt
+                .gte(since)
+                .or(entity::user::Column::PasswordChangedAt.gte(since)),
+        )
+        .all(db)
+        .await?;
+    for user in &users {
+        let at = [user.deactivated_at, Some(user.password_changed_at)]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(since);
+        mark(cache, &user_key(user.id), at, access_ttl).await?;
+    }
+    let suspended = tenants::tree::suspended_since(db, since).await?;
+    for tenant in &suspended {
+        let at = tenant.suspended_at.unwrap_or(since);
+        for id in tenants::tree::subtree_ids(db, &tenant.path).await? {
+            mark(cache, &tenant_key(id), at, access_ttl).await?;
+        }
+    }
+    if !users.is_empty() || !suspended.is_empty() {
+        tracing::info!(
+            users = users.len(),
+            tenants = suspended.len(),
+            "restored revocation markers"
+        );
+    }
+    Ok(())
 }
 
 /// Revokes every access token of a user issued until now.
