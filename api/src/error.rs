@@ -74,6 +74,9 @@ pub enum ApiError {
         /// Detail for this occurrence.
         detail: String,
     },
+    /// 412: `If-Match` names a version that is no longer current.
+    #[error("{0}")]
+    PreconditionFailed(String),
     /// 413: the body is larger than allowed.
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge {
@@ -161,6 +164,7 @@ impl ApiError {
             | ApiError::Conflict { code, .. }
             | ApiError::Validation { code, .. } => code,
             ApiError::NotFound(_) => "not_found",
+            ApiError::PreconditionFailed(_) => "precondition_failed",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited { .. } => "rate_limited",
@@ -201,6 +205,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,

@@ -5,7 +5,9 @@ pub mod api_keys;
 pub mod auth;
 pub mod cache;
 pub mod cli;
+pub mod companies;
 pub mod config;
+pub mod contacts;
 pub mod error;
 pub mod groups;
 pub mod health;
@@ -15,6 +17,7 @@ pub mod seed;
 pub mod startup;
 pub mod state;
 pub mod tenancy;
+pub mod tickets;
 pub mod users;
 
 pub use config::Settings;

@@ -18,6 +18,9 @@ use utoipa_actix_web::AppExt;
         (name = "tenants", description = "The tenant tree and branding"),
         (name = "users", description = "Users and roles"),
         (name = "groups", description = "Agent groups (tiers and teams) and memberships"),
+        (name = "tickets", description = "Tickets, conversation and history"),
+        (name = "companies", description = "Client organisations"),
+        (name = "contacts", description = "Requesters"),
         (name = "api-keys", description = "Integrators' API keys"),
         (name = "operations", description = "Probes"),
     )

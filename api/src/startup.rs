@@ -25,7 +25,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(crate::tenancy::routes::configure)
             .configure(crate::users::routes::configure)
             .configure(crate::groups::routes::configure)
-            .configure(crate::api_keys::routes::configure),
+            .configure(crate::api_keys::routes::configure)
+            .configure(crate::companies::routes::configure)
+            .configure(crate::contacts::routes::configure)
+            .configure(crate::tickets::routes::configure),
     );
 }
 

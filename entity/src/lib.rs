@@ -4,6 +4,8 @@
 //! scope-filtered helpers of the `tenants` crate.
 
 pub mod api_key;
+pub mod company;
+pub mod contact;
 pub mod group;
 pub mod group_member;
 pub mod password_reset;
@@ -11,4 +13,8 @@ pub mod refresh_token;
 pub mod signing_key;
 pub mod tenant;
 pub mod tenant_branding;
+pub mod ticket;
+pub mod ticket_activity;
+pub mod ticket_counter;
+pub mod ticket_message;
 pub mod user;

@@ -85,3 +85,39 @@ impl TenantOwned for entity::group_member::Entity {
         entity::group_member::Column::TenantId
     }
 }
+
+impl TenantOwned for entity::company::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::company::Column::TenantId
+    }
+}
+
+impl TenantOwned for entity::contact::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::contact::Column::TenantId
+    }
+}
+
+impl TenantOwned for entity::ticket::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::ticket::Column::TenantId
+    }
+}
+
+impl TenantOwned for entity::ticket_counter::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::ticket_counter::Column::TenantId
+    }
+}
+
+impl TenantOwned for entity::ticket_message::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::ticket_message::Column::TenantId
+    }
+}
+
+impl TenantOwned for entity::ticket_activity::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::ticket_activity::Column::TenantId
+    }
+}

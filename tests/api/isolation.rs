@@ -30,6 +30,29 @@ async fn partner_b_cannot_see_or_touch_anything_of_partner_a() {
         .as_str()
         .unwrap()
         .to_owned();
+    let company_a = body(
+        app.post(
+            "/api/v1/companies",
+            &tree.agent_a,
+            &json!({"name": "Uni A"}),
+        )
+        .await,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ticket_a = body(
+        app.post(
+            "/api/v1/tickets",
+            &tree.agent_a,
+            &json!({"subject": "Camera", "requester": {"email": "s@uni-a.example"}}),
+        )
+        .await,
+    )
+    .await;
+    let contact_a = ticket_a["requester_id"].as_str().unwrap().to_owned();
+    let ticket_a = ticket_a["id"].as_str().unwrap().to_owned();
     let (key_a, _) = app
         .create_api_key(&tree.admin_a, tree.partner_a, &["tenants:read"])
         .await;
@@ -97,6 +120,64 @@ async fn partner_b_cannot_see_or_touch_anything_of_partner_a() {
             format!("/api/v1/users/{agent_a}/groups"),
             Some(json!({"group_ids": []})),
         ),
+        (Method::GET, format!("/api/v1/companies/{company_a}"), None),
+        (
+            Method::PATCH,
+            format!("/api/v1/companies/{company_a}"),
+            Some(json!({"name": "taken over"})),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/companies/{company_a}"),
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/companies".into(),
+            Some(json!({"tenant_id": a, "name": "x"})),
+        ),
+        (Method::GET, format!("/api/v1/contacts/{contact_a}"), None),
+        (
+            Method::PATCH,
+            format!("/api/v1/contacts/{contact_a}"),
+            Some(json!({"name": "taken over"})),
+        ),
+        (
+            Method::POST,
+            "/api/v1/contacts".into(),
+            Some(json!({"tenant_id": a, "email": "x@y.example"})),
+        ),
+        (Method::GET, format!("/api/v1/tickets/{ticket_a}"), None),
+        (
+            Method::PATCH,
+            format!("/api/v1/tickets/{ticket_a}"),
+            Some(json!({"status": "closed"})),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/tickets/{ticket_a}/replies"),
+            Some(json!({"body": "hijack"})),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/tickets/{ticket_a}/notes"),
+            Some(json!({"body": "hijack"})),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/tickets/{ticket_a}/conversation"),
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/tickets/{ticket_a}/activities"),
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/tickets".into(),
+            Some(json!({"tenant_id": a, "subject": "x", "requester": {"email": "x@y.example"}})),
+        ),
         (Method::GET, format!("/api/v1/api-keys/{key_a}"), None),
         (Method::DELETE, format!("/api/v1/api-keys/{key_a}"), None),
         (Method::POST, "/api/v1/api-keys".into(), Some(key_body)),
@@ -128,6 +209,22 @@ async fn partner_b_cannot_see_or_touch_anything_of_partner_a() {
     .await;
     assert_eq!(agent["status"], "active");
     assert_eq!(agent["name"], "agent@a.test");
+    let ticket = body(
+        app.get(&format!("/api/v1/tickets/{ticket_a}"), &tree.agent_a)
+            .await,
+    )
+    .await;
+    assert_eq!(ticket["status"], "open");
+    assert_eq!(
+        ticket["version"], 1,
+        "no reply, note or edit reached the ticket"
+    );
+    let company = body(
+        app.get(&format!("/api/v1/companies/{company_a}"), &tree.agent_a)
+            .await,
+    )
+    .await;
+    assert_eq!(company["name"], "Uni A");
     let group = body(
         app.get(&format!("/api/v1/groups/{group_a}"), &tree.admin_a)
             .await,
@@ -151,6 +248,9 @@ async fn partner_b_cannot_see_or_touch_anything_of_partner_a() {
         "/api/v1/users",
         "/api/v1/api-keys",
         "/api/v1/groups",
+        "/api/v1/companies",
+        "/api/v1/contacts",
+        "/api/v1/tickets",
     ] {
         let listed = body(app.get(path, &tree.admin_b).await).await.to_string();
         assert!(!listed.contains(&a.to_string()), "{path} leaks partner A");

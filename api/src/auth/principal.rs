@@ -143,6 +143,8 @@ macro_rules! permission {
 permission!(Admin, "admin");
 permission!(UsersRead, "users:read");
 permission!(TenantsRead, "tenants:read");
+permission!(TicketsRead, "tickets:read");
+permission!(TicketsWrite, "tickets:write");
 
 /// A caller that holds permission `P`.
 pub struct Authorized<P: Permission>(pub Principal, PhantomData<P>);

@@ -1,0 +1,336 @@
+//! The rules of contacts; every query goes through the caller's scope.
+use super::dto::{ContactFields, UpdateContact};
+use crate::error::ApiError;
+use crate::http::pagination::PageRequest;
+use chrono::Utc;
+use entity::{company, contact};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use tenants::{Scope, Scoped};
+use uuid::Uuid;
+
+/// A contact's fields after checking and normalising.
+#[derive(Clone, Debug, Default)]
+pub struct CheckedContact {
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    whatsapp_id: Option<String>,
+    telegram_id: Option<String>,
+    locale: Option<String>,
+    time_zone: Option<String>,
+    company_id: Option<Uuid>,
+}
+
+fn clean(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+fn check_phone(phone: &str) -> Result<(), ApiError> {
+    let digits = phone.strip_prefix('+').unwrap_or_default();
+    let ok = (7..=15).contains(&digits.len())
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && !digits.starts_with('0');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "phone",
+            "must be in E.164 form, e.g. +351912345678",
+        ))
+    }
+}
+
+fn check_handle(field: &'static str, value: &str) -> Result<(), ApiError> {
+    let ok = (1..=64).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@_.-+".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            field,
+            "1-64 characters of letters, digits and @_.-+",
+        ))
+    }
+}
+
+/// Checks and normalises a contact's fields; at least one identifier is required.
+///
+/// # Errors
+/// 422 naming the first bad field.
+pub fn check(fields: ContactFields) -> Result<CheckedContact, ApiError> {
+    let email = clean(fields.email)
+        .map(|e| crate::users::service::normalise_email(&e))
+        .transpose()?;
+    let phone = clean(fields.phone);
+    if let Some(phone) = &phone {
+        check_phone(phone)?;
+    }
+    let whatsapp_id = clean(fields.whatsapp_id);
+    if let Some(id) = &whatsapp_id {
+        check_handle("whatsapp_id", id)?;
+    }
+    let telegram_id = clean(fields.telegram_id);
+    if let Some(id) = &telegram_id {
+        check_handle("telegram_id", id)?;
+    }
+    if email.is_none() && phone.is_none() && whatsapp_id.is_none() && telegram_id.is_none() {
+        return Err(ApiError::invalid(
+            "email",
+            "give at least one of email, phone, whatsapp_id or telegram_id",
+        ));
+    }
+    let locale = clean(fields.locale);
+    if let Some(locale) = &locale {
+        tenants::provisioning::validate_locales(std::slice::from_ref(locale))
+            .map_err(|_| ApiError::invalid("locale", "a language tag such as `en` or `pt-BR`"))?;
+    }
+    let time_zone = clean(fields.time_zone);
+    if let Some(zone) = &time_zone {
+        tenants::provisioning::validate_time_zone(zone)?;
+    }
+    let name = clean(fields.name);
+    if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
+        return Err(ApiError::invalid("name", "must be at most 200 characters"));
+    }
+    Ok(CheckedContact {
+        name,
+        email,
+        phone,
+        whatsapp_id,
+        telegram_id,
+        locale,
+        time_zone,
+        company_id: fields.company_id,
+    })
+}
+
+fn default_name(checked: &CheckedContact) -> String {
+    checked
+        .name
+        .clone()
+        .or_else(|| {
+            checked
+                .email
+                .as_ref()
+                .and_then(|e| e.split('@').next())
+                .map(str::to_owned)
+        })
+        .or_else(|| checked.phone.clone())
+        .or_else(|| checked.whatsapp_id.clone())
+        .or_else(|| checked.telegram_id.clone())
+        .unwrap_or_else(|| "Unknown".into())
+}
+
+fn exists(err: sea_orm::DbErr) -> ApiError {
+    match err.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => ApiError::conflict(
+            "contact_exists",
+            "another contact of this tenant has the same e-mail, phone, WhatsApp or Telegram id",
+        ),
+        _ => err.into(),
+    }
+}
+
+async fn company_for(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    tenant_id: Uuid,
+    checked: &CheckedContact,
+) -> Result<Option<Uuid>, ApiError> {
+    match checked.company_id {
+        Some(id) => {
+            let found = company::Entity::scoped_by_id(scope, id)
+                .filter(company::Column::TenantId.eq(tenant_id))
+                .one(db)
+                .await?;
+            found.map(|c| Some(c.id)).ok_or_else(|| {
+                ApiError::invalid("company_id", "no such company in the contact's tenant")
+            })
+        }
+        None => match &checked.email {
+            Some(email) => Ok(crate::companies::service::by_email_domain(
+                db, scope, tenant_id, email,
+            )
+            .await?
+            .map(|c| c.id)),
+            None => Ok(None),
+        },
+    }
+}
+
+/// Creates a contact in a tenant of the caller's scope.
+///
+/// # Errors
+/// 404 for a tenant outside the scope, 409 when an identifier is taken, 422 for bad fields.
+pub async fn create(
+    db: &impl ConnectionTrait,
+    principal: &crate::auth::principal::Principal,
+    body: super::dto::CreateContact,
+) -> Result<contact::Model, ApiError> {
+    let checked = check(body.fields)?;
+    let tenant_id = body.tenant_id.unwrap_or(principal.tenant_id);
+    let owner = entity::tenant::Entity::scoped_by_id(&principal.scope, tenant_id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("tenant"))?;
+    insert(db, &principal.scope, owner.id, checked).await
+}
+
+/// Creates a contact of `tenant_id` (which the caller has checked is in the scope).
+///
+/// # Errors
+/// 409 when an identifier is taken in the tenant, 422 for a company of another tenant.
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    tenant_id: Uuid,
+    checked: CheckedContact,
+) -> Result<contact::Model, ApiError> {
+    let company_id = company_for(db, scope, tenant_id, &checked).await?;
+    let now = Utc::now();
+    contact::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant_id),
+        name: Set(default_name(&checked)),
+        email: Set(checked.email),
+        phone: Set(checked.phone),
+        whatsapp_id: Set(checked.whatsapp_id),
+        telegram_id: Set(checked.telegram_id),
+        locale: Set(checked.locale),
+        time_zone: Set(checked.time_zone),
+        company_id: Set(company_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .map_err(exists)
+}
+
+/// The contact of `tenant_id` matching any identifier of `checked`, or a new one.
+///
+/// # Errors
+/// Fails when the database does, or as [`insert`].
+pub async fn find_or_create(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    tenant_id: Uuid,
+    checked: CheckedContact,
+) -> Result<contact::Model, ApiError> {
+    let mut any = Condition::any();
+    if let Some(email) = &checked.email {
+        any = any.add(contact::Column::Email.eq(email.clone()));
+    }
+    if let Some(phone) = &checked.phone {
+        any = any.add(contact::Column::Phone.eq(phone.clone()));
+    }
+    if let Some(id) = &checked.whatsapp_id {
+        any = any.add(contact::Column::WhatsappId.eq(id.clone()));
+    }
+    if let Some(id) = &checked.telegram_id {
+        any = any.add(contact::Column::TelegramId.eq(id.clone()));
+    }
+    let found = contact::Entity::scoped(scope)
+        .filter(contact::Column::TenantId.eq(tenant_id))
+        .filter(any)
+        .order_by_asc(contact::Column::Id)
+        .one(db)
+        .await?;
+    match found {
+        Some(found) => Ok(found),
+        None => insert(db, scope, tenant_id, checked).await,
+    }
+}
+
+/// One page of contacts in the scope.
+///
+/// # Errors
+/// Fails when the database does.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    filter: &super::dto::ContactFilter,
+    page: PageRequest,
+) -> Result<Vec<contact::Model>, ApiError> {
+    let mut query = contact::Entity::scoped(scope)
+        .order_by_asc(contact::Column::Id)
+        .limit(page.limit + 1);
+    if let Some(tenant_id) = filter.tenant_id {
+        query = query.filter(contact::Column::TenantId.eq(tenant_id));
+    }
+    if let Some(company_id) = filter.company_id {
+        query = query.filter(contact::Column::CompanyId.eq(company_id));
+    }
+    if let Some(email) = &filter.email {
+        query = query.filter(contact::Column::Email.eq(email.trim().to_lowercase()));
+    }
+    if let Some(after) = page.after {
+        query = query.filter(contact::Column::Id.gt(after));
+    }
+    Ok(query.all(db).await?)
+}
+
+/// A contact in the scope.
+///
+/// # Errors
+/// 404 outside the scope.
+pub async fn get(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    id: Uuid,
+) -> Result<contact::Model, ApiError> {
+    contact::Entity::scoped_by_id(scope, id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("contact"))
+}
+
+/// Changes a contact; identifiers stay unique per tenant.
+///
+/// # Errors
+/// 404 outside the scope, 409 for a taken identifier, 422 for bad fields or for removing the
+/// last identifier.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    id: Uuid,
+    body: UpdateContact,
+) -> Result<contact::Model, ApiError> {
+    let found = get(db, scope, id).await?;
+    let pick = |change: Option<Option<String>>, current: &Option<String>| {
+        change.unwrap_or_else(|| current.clone())
+    };
+    let merged = ContactFields {
+        name: body.name.or_else(|| Some(found.name.clone())),
+        email: pick(body.email, &found.email),
+        phone: pick(body.phone, &found.phone),
+        whatsapp_id: pick(body.whatsapp_id, &found.whatsapp_id),
+        telegram_id: pick(body.telegram_id, &found.telegram_id),
+        locale: pick(body.locale, &found.locale),
+        time_zone: pick(body.time_zone, &found.time_zone),
+        company_id: body.company_id.unwrap_or(found.company_id),
+    };
+    let clear_company = merged.company_id.is_none();
+    let checked = check(merged)?;
+    let company_id = if clear_company {
+        None
+    } else {
+        company_for(db, scope, found.tenant_id, &checked).await?
+    };
+    let mut active: contact::ActiveModel = found.into();
+    active.name = Set(default_name(&checked));
+    active.email = Set(checked.email);
+    active.phone = Set(checked.phone);
+    active.whatsapp_id = Set(checked.whatsapp_id);
+    active.telegram_id = Set(checked.telegram_id);
+    active.locale = Set(checked.locale);
+    active.time_zone = Set(checked.time_zone);
+    active.company_id = Set(company_id);
+    active.updated_at = Set(Utc::now());
+    active.update(db).await.map_err(exists)
+}

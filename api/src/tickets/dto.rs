@@ -1,0 +1,324 @@
+//! Request and response bodies of the ticket endpoints.
+use crate::contacts::dto::ContactFields;
+use crate::http::patch::present;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+macro_rules! api_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// The stored name.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+        }
+    };
+}
+
+api_enum!(
+    /// Where a ticket stands.
+    TicketStatus {
+        /// Waiting for an agent.
+        Open => "open",
+        /// Waiting for the requester.
+        Pending => "pending",
+        /// Waiting for a third party.
+        OnHold => "on_hold",
+        /// Answered; the requester may still reopen it.
+        Resolved => "resolved",
+        /// Done.
+        Closed => "closed",
+    }
+);
+
+api_enum!(
+    /// How urgent a ticket is.
+    TicketPriority {
+        /// Low.
+        Low => "low",
+        /// Medium.
+        Medium => "medium",
+        /// High.
+        High => "high",
+        /// Urgent.
+        Urgent => "urgent",
+    }
+);
+
+api_enum!(
+    /// The channel a ticket came through (replies leave through it).
+    TicketSource {
+        /// E-mail.
+        Email => "email",
+        /// WhatsApp Business.
+        Whatsapp => "whatsapp",
+        /// Telegram.
+        Telegram => "telegram",
+        /// Web form or portal.
+        Web => "web",
+        /// Chatbot hand-off.
+        Chatbot => "chatbot",
+        /// The API.
+        Api => "api",
+        /// Phone.
+        Phone => "phone",
+    }
+);
+
+/// Body of `POST /tickets`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTicket {
+    /// The ticket's tenant (the caller's own when absent); must be in the caller's scope.
+    pub tenant_id: Option<Uuid>,
+    /// Subject, 1-300 characters.
+    pub subject: String,
+    /// What the requester wrote (plain text).
+    #[serde(default)]
+    pub description: String,
+    /// Status (default `open`).
+    pub status: Option<TicketStatus>,
+    /// Priority (default `medium`).
+    pub priority: Option<TicketPriority>,
+    /// Topic, e.g. `proctoring_status`.
+    pub ticket_type: Option<String>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Channel (default `api`).
+    pub source: Option<TicketSource>,
+    /// An existing contact of the ticket's tenant.
+    pub requester_id: Option<Uuid>,
+    /// Or the requester's identifiers: an existing contact is found by any of them, else one
+    /// is created.
+    pub requester: Option<ContactFields>,
+    /// Company (default: the requester's).
+    pub company_id: Option<Uuid>,
+    /// Group (of the ticket's tenant or an ancestor).
+    pub group_id: Option<Uuid>,
+    /// Assignee (an active user of the ticket's tenant or an ancestor).
+    pub assignee_id: Option<Uuid>,
+}
+
+/// Body of `PATCH /tickets/{id}`: absent fields stay, `null` clears an optional field. Send the
+/// ticket's `ETag` as `If-Match` to be refused (412) instead of overwriting someone's change.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTicket {
+    /// Subject.
+    pub subject: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Status.
+    pub status: Option<TicketStatus>,
+    /// Priority.
+    pub priority: Option<TicketPriority>,
+    /// Topic.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub ticket_type: Option<Option<String>>,
+    /// Tags (replaces the list).
+    pub tags: Option<Vec<String>>,
+    /// Requester (a contact of the ticket's tenant): e.g. when a colleague forwarded the mail.
+    pub requester_id: Option<Uuid>,
+    /// Company.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Uuid>)]
+    pub company_id: Option<Option<Uuid>>,
+    /// Group.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Uuid>)]
+    pub group_id: Option<Option<Uuid>>,
+    /// Assignee.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Uuid>)]
+    pub assignee_id: Option<Option<Uuid>>,
+}
+
+/// Filters of `GET /tickets`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TicketFilter {
+    /// Only tickets of this tenant.
+    pub tenant_id: Option<Uuid>,
+    /// Status.
+    pub status: Option<TicketStatus>,
+    /// Priority.
+    pub priority: Option<TicketPriority>,
+    /// Group.
+    pub group_id: Option<Uuid>,
+    /// Assignee.
+    pub assignee_id: Option<Uuid>,
+    /// Requester.
+    pub requester_id: Option<Uuid>,
+    /// Company.
+    pub company_id: Option<Uuid>,
+    /// Source channel.
+    pub source: Option<TicketSource>,
+    /// Having this tag.
+    pub tag: Option<String>,
+    /// Created at or after.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_before: Option<DateTime<Utc>>,
+    /// Updated at or after.
+    pub updated_after: Option<DateTime<Utc>>,
+    /// Words in the subject or description (case-insensitive).
+    pub q: Option<String>,
+}
+
+/// A ticket.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketDto {
+    /// Id.
+    pub id: Uuid,
+    /// Tenant.
+    pub tenant_id: Uuid,
+    /// Per-tenant number.
+    pub number: i64,
+    /// Subject.
+    pub subject: String,
+    /// Description.
+    pub description: String,
+    /// Status.
+    pub status: String,
+    /// Priority.
+    pub priority: String,
+    /// Topic.
+    pub ticket_type: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Channel.
+    pub source: String,
+    /// Requester.
+    pub requester_id: Uuid,
+    /// Company.
+    pub company_id: Option<Uuid>,
+    /// Group.
+    pub group_id: Option<Uuid>,
+    /// Assignee.
+    pub assignee_id: Option<Uuid>,
+    /// Version; the ETag is `"<version>"`.
+    pub version: i32,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+    /// First public reply.
+    pub first_responded_at: Option<DateTime<Utc>>,
+    /// Resolved.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Closed.
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl From<entity::ticket::Model> for TicketDto {
+    fn from(model: entity::ticket::Model) -> Self {
+        Self {
+            id: model.id,
+            tenant_id: model.tenant_id,
+            number: model.number,
+            subject: model.subject,
+            description: model.description,
+            status: model.status,
+            priority: model.priority,
+            ticket_type: model.ticket_type,
+            tags: serde_json::from_value(model.tags).unwrap_or_default(),
+            source: model.source,
+            requester_id: model.requester_id,
+            company_id: model.company_id,
+            group_id: model.group_id,
+            assignee_id: model.assignee_id,
+            version: model.version,
+            created_at: model.created_at,
+            updated_at: model.updated_at,
+            first_responded_at: model.first_responded_at,
+            resolved_at: model.resolved_at,
+            closed_at: model.closed_at,
+        }
+    }
+}
+
+/// Body of `POST /tickets/{id}/replies` and `/notes`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateMessage {
+    /// HTML or plain text; scripts, event handlers and unsafe markup are removed.
+    pub body: String,
+}
+
+/// One entry of a conversation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageDto {
+    /// Id.
+    pub id: Uuid,
+    /// Ticket.
+    pub ticket_id: Uuid,
+    /// `incoming`, `reply` or `note` (notes are never shown to requesters or client staff).
+    pub kind: String,
+    /// The agent who wrote it.
+    pub author_user_id: Option<Uuid>,
+    /// The requester who wrote it.
+    pub author_contact_id: Option<Uuid>,
+    /// Plain text.
+    pub body_text: String,
+    /// Sanitised HTML.
+    pub body_html: String,
+    /// Written.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<entity::ticket_message::Model> for MessageDto {
+    fn from(model: entity::ticket_message::Model) -> Self {
+        Self {
+            id: model.id,
+            ticket_id: model.ticket_id,
+            kind: model.kind,
+            author_user_id: model.author_user_id,
+            author_contact_id: model.author_contact_id,
+            body_text: model.body_text,
+            body_html: model.body_html,
+            created_at: model.created_at,
+        }
+    }
+}
+
+/// One change in a ticket's history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityDto {
+    /// Id.
+    pub id: Uuid,
+    /// `user`, `api_key`, `operator` or `automation`.
+    pub actor_type: String,
+    /// The user or key.
+    pub actor_id: Option<Uuid>,
+    /// The field changed, or the event (`created`, `reply`, `note`).
+    pub field: String,
+    /// Value before.
+    pub old_value: Option<serde_json::Value>,
+    /// Value after.
+    pub new_value: Option<serde_json::Value>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<entity::ticket_activity::Model> for ActivityDto {
+    fn from(model: entity::ticket_activity::Model) -> Self {
+        Self {
+            id: model.id,
+            actor_type: model.actor_type,
+            actor_id: model.actor_id,
+            field: model.field,
+            old_value: model.old_value,
+            new_value: model.new_value,
+            created_at: model.created_at,
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! HTTP endpoints of tickets and their conversation.
+use super::dto::{
+    ActivityDto, CreateMessage, CreateTicket, MessageDto, TicketDto, TicketFilter, UpdateTicket,
+};
+use super::service;
+use crate::auth::principal::{Authorized, TicketsRead, TicketsWrite};
+use crate::error::{ApiError, Problem};
+use crate::http::pagination::{self, Page, PageQuery};
+use crate::state::AppState;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+/// Registers the ticket endpoints.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_ticket)
+        .service(list_tickets)
+        .service(get_ticket)
+        .service(update_ticket)
+        .service(add_reply)
+        .service(add_note)
+        .service(get_conversation)
+        .service(get_activities);
+}
+
+fn etag(ticket: &entity::ticket::Model) -> String {
+    format!("\"{}\"", ticket.version)
+}
+
+/// The version an `If-Match` header asks for; `*` or no header asks for none.
+fn if_match(req: &HttpRequest) -> Result<Option<i32>, ApiError> {
+    let Some(value) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::bad_request("invalid_if_match", "If-Match is not text"))?
+        .trim();
+    if value == "*" {
+        return Ok(None);
+    }
+    value
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse()
+        .map(Some)
+        .map_err(|_| {
+            ApiError::PreconditionFailed("If-Match does not name a version of this ticket".into())
+        })
+}
+
+fn ticket_response(
+    mut response: actix_web::HttpResponseBuilder,
+    ticket: entity::ticket::Model,
+) -> HttpResponse {
+    response
+        .insert_header((header::ETAG, etag(&ticket)))
+        .json(TicketDto::from(ticket))
+}
+
+/// Creates a ticket; the requester is found by id or by any identifier, or created.
+#[utoipa::path(
+    tag = "tickets",
+    request_body = CreateTicket,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the first response is replayed")),
+    responses(
+        (status = 201, description = "Created", body = TicketDto, headers(("ETag" = String, description = "The ticket's version"), ("Location" = String, description = "The new ticket"))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Needs the tickets:write permission", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Tenant not found in the caller's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields or references", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["tickets:write"]), ("api_key" = ["tickets:write"]))
+)]
+#[post("/tickets")]
+async fn create_ticket(
+    state: web::Data<AppState>,
+    auth: Authorized<TicketsWrite>,
+    body: web::Json<CreateTicket>,
+) -> Result<HttpResponse, ApiError> {
+    let created = service::create(&state.db, &auth, body.into_inner()).await?;
+    let mut response = HttpResponse::Created();
+    response.insert_header((header::LOCATION, format!("/api/v1/tickets/{}", created.id)));
+    Ok(ticket_response(response, created))
+}
+
+/// Lists tickets in the caller's scope, newest first, with filters.
+#[utoipa::path(
+    tag = "tickets",
+    params(PageQuery, TicketFilter),
+    responses(
+        (status = 200, description = "One page", body = Page<TicketDto>),
+        (status = 400, description = "Bad cursor or filter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad filter value", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["tickets:read"]), ("api_key" = ["tickets:read"]))
+)]
+#[get("/tickets")]
+async fn list_tickets(
+    state: web::Data<AppState>,
+    auth: Authorized<TicketsRead>,
+    req: HttpRequest,
+    page: web::Query<PageQuery>,
+    filter: web::Query<TicketFilter>,
+) -> Result<HttpResponse, ApiError> {
+    let page = page.parse()?;
+    let rows = service::list(&state.db, &auth.scope, &filter, page).await?;
+    Ok(pagination::respond(
+        &req,
+        page,
+        rows,
+        |row| row.id,
+        TicketDto::from,
+    ))
+}
+
+/// One ticket, with its version as `ETag`.
+#[utoipa::path(
+    tag = "tickets",
+    params(("id" = Uuid, Path, description = "Ticket id")),
+    responses(
+        (status = 200, description = "The ticket", body = TicketDto, headers(("ETag" = String, description = "The ticket's version"))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found in the caller's scope", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["tickets:read"]), ("api_key" = ["tickets:read"]))
+)]
+#[get("/tickets/{id}")]
+async fn get_ticket(
+    state: web::Data<AppState>,
+    auth: Authorized<TicketsRead>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let found = service::get(&state.db, &auth.scope, id.into_inner()).await?;
+    Ok(ticket_response(HttpResponse::Ok(), found))
+}
+
+/// Edits a ticket's fields (status, priority, type, tags, requester, company, group, assignee).
+#[utoipa::path(
+    tag = "tickets",
+    params(
+        ("id" = Uuid, Path, description = "Ticket id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag read before editing; a changed ticket answers 412"),
+    ),
+    request_body = UpdateTicket,
+    responses(
+        (status = 200, description = "Updated", body = TicketDto, headers(("ETag" = String, description = "The new version"))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found in the caller's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Changed by someone else at the same moment", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since the If-Match version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields or references", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["tickets:write"]), ("api_key" = ["tickets:write"]))
+)]
+#[patch("/tickets/{id}")]
+async fn update_ticket(
+    state: web::Data<AppState>,
+    auth: Authorized<TicketsWrite>,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Json<UpdateTicket>,
+) -> Result<HttpResponse, ApiError> {
+    let expected = if_match(&req)?;
+    let updated = service::update(
+        &state.db,
+        &auth,
+        id.into_inner(),
+        expected,
+        body.into_inner(),
+    )
+    .await?;
+    Ok(ticket_response(HttpResponse::Ok(), updated))
+}
+
+/// Adds a public reply to the requester.
+#[utoipa::path(
+    tag = "tickets",
+    params(("id" = Uuid, Path, description = "Ticket id")),
+    request_body = CreateMessage,
+    responses(
+        (status = 201, description = "Added", body = MessageDto),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Client staff do not answer tickets", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found in the caller's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Empty or oversized body", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["tickets:write"]), ("api_key" = ["tickets:write"]))
+)]
+#[post("/tickets/{id}/replies")]
+async fn add_reply(
+    state: web::Data<AppState>,
+    auth: Authorized<TicketsWrite>,
+    id: web::Path<Uuid>,
+    body: web::Json<CreateMessage>,
+) -> Result<HttpResponse, ApiError> {
+    let message =
+        service::add_message(&state.db, &auth, id.into_inner(), false, &body.body).await?;
+    Ok(HttpResponse::Created().json(MessageDto::from(message)))
+}
+
+/// Adds a private note, visible to agents only.
+#[utoipa::path(
+    tag = "tickets",
+    params(("id" = Uuid, Path, description = "Ticket id")),
+    request_body = CreateMessage,
+    responses(
+        (status = 201, description = "Added", body = MessageDto),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Client staff do not write notes", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found in the caller's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Empty or oversized body", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["tickets:write"]), ("api_key" = ["tickets:write"]))
+)]
+#[post("/tickets/{id}/notes")]
+async fn add_note(
+    state: web::Data<AppState>,
+    auth: Authorized<TicketsWrite>,
+    id: web::Path<Uuid>,
+    body: web::Json<CreateMessage>,
+) -> Result<HttpResponse, ApiError> {
+    let message = service::add_message(&state.db, &auth, id.into_inner(), true, &body.body).await?;
+    Ok(HttpResponse::Created().json(MessageDto::from(message)))
+}
+
+/// The conversation of a ticket, oldest first (client staff do not see private notes).
+#[utoipa::path(
+    tag = "tickets",
+    params(("id" = Uuid, Path, description = "Ticket id")),
+    responses(
+        (status = 200, description = "The conversation", body = Vec<MessageDto>),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found in the caller's scope", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["tickets:read"]), ("api_key" = ["tickets:read"]))
+)]
+#[get("/tickets/{id}/conversation")]
+async fn get_conversation(
+    state: web::Data<AppState>,
+    auth: Authorized<TicketsRead>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let messages = service::conversation(&state.db, &auth, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(
+        messages
+            .into_iter()
+            .map(MessageDto::from)
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// The history of a ticket: every change with who made it and when, oldest first.
+#[utoipa::path(
+    tag = "tickets",
+    params(("id" = Uuid, Path, description = "Ticket id")),
+    responses(
+        (status = 200, description = "The history", body = Vec<ActivityDto>),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found in the caller's scope", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["tickets:read"]), ("api_key" = ["tickets:read"]))
+)]
+#[get("/tickets/{id}/activities")]
+async fn get_activities(
+    state: web::Data<AppState>,
+    auth: Authorized<TicketsRead>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let history = service::activities(&state.db, &auth.scope, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(
+        history
+            .into_iter()
+            .map(ActivityDto::from)
+            .collect::<Vec<_>>(),
+    ))
+}

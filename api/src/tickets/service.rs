@@ -1,0 +1,675 @@
+//! The rules of tickets; every query goes through the caller's scope, and every change is
+//! written together with its history in one transaction.
+use super::dto::{
+    CreateTicket, TicketFilter, TicketPriority, TicketSource, TicketStatus, UpdateTicket,
+};
+use crate::auth::principal::{Actor, Principal};
+use crate::error::ApiError;
+use crate::http::pagination::PageRequest;
+use chrono::{DateTime, Utc};
+use entity::{
+    company, group, tenant, ticket, ticket_activity, ticket_counter, ticket_message, user,
+};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use serde_json::{Value, json};
+use tenants::{Scope, Scoped};
+use uuid::Uuid;
+
+/// Most tags on one ticket.
+pub const MAX_TAGS: usize = 20;
+
+fn check_subject(subject: &str) -> Result<String, ApiError> {
+    let subject = subject.trim();
+    if subject.is_empty() || subject.chars().count() > 300 {
+        return Err(ApiError::invalid("subject", "must be 1-300 characters"));
+    }
+    Ok(subject.to_owned())
+}
+
+fn check_description(description: &str) -> Result<String, ApiError> {
+    if description.len() > 64 * 1024 {
+        return Err(ApiError::invalid("description", "must be at most 64 KiB"));
+    }
+    Ok(description.trim().to_owned())
+}
+
+fn check_type(ticket_type: Option<String>) -> Result<Option<String>, ApiError> {
+    let ticket_type = ticket_type
+        .map(|t| t.trim().to_lowercase())
+        .filter(|t| !t.is_empty());
+    if ticket_type.as_ref().is_some_and(|t| t.chars().count() > 64) {
+        return Err(ApiError::invalid(
+            "ticket_type",
+            "must be at most 64 characters",
+        ));
+    }
+    Ok(ticket_type)
+}
+
+/// Normalises tags: trimmed, lower-cased, unique, at most [`MAX_TAGS`] of 1-64 characters.
+///
+/// # Errors
+/// 422 naming `tags`.
+pub fn check_tags(tags: Vec<String>) -> Result<Vec<String>, ApiError> {
+    let mut clean: Vec<String> = Vec::new();
+    for tag in tags {
+        let tag = tag.trim().to_lowercase();
+        if tag.is_empty() || tag.chars().count() > 64 || tag.contains(',') {
+            return Err(ApiError::invalid(
+                "tags",
+                "each tag is 1-64 characters without commas",
+            ));
+        }
+        if !clean.contains(&tag) {
+            clean.push(tag);
+        }
+    }
+    if clean.len() > MAX_TAGS {
+        return Err(ApiError::invalid(
+            "tags",
+            format!("at most {MAX_TAGS} tags"),
+        ));
+    }
+    Ok(clean)
+}
+
+fn actor(principal: &Principal) -> (&'static str, Option<Uuid>) {
+    match &principal.actor {
+        Actor::User { id, .. } => ("user", Some(*id)),
+        Actor::ApiKey { id, .. } => ("api_key", Some(*id)),
+        Actor::Operator => ("operator", None),
+    }
+}
+
+fn activity(
+    principal: &Principal,
+    found: &ticket::Model,
+    field: &str,
+    old: Option<Value>,
+    new: Option<Value>,
+) -> ticket_activity::ActiveModel {
+    let (actor_type, actor_id) = actor(principal);
+    ticket_activity::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(found.tenant_id),
+        ticket_id: Set(found.id),
+        actor_type: Set(actor_type.to_owned()),
+        actor_id: Set(actor_id),
+        field: Set(field.to_owned()),
+        old_value: Set(old),
+        new_value: Set(new),
+        created_at: Set(Utc::now()),
+    }
+}
+
+/// Takes the next number of a tenant inside `txn`. The first statement is a write, so SQLite
+/// takes its write lock at once and PostgreSQL locks the counter row: concurrent creations
+/// queue here, and a rolled-back creation gives its number back.
+async fn next_number(
+    txn: &DatabaseTransaction,
+    scope: &Scope,
+    tenant_id: Uuid,
+) -> Result<i64, ApiError> {
+    let bump = || {
+        ticket_counter::Entity::scoped_update(scope)
+            .col_expr(
+                ticket_counter::Column::LastNumber,
+                Expr::col(ticket_counter::Column::LastNumber).add(1),
+            )
+            .filter(ticket_counter::Column::TenantId.eq(tenant_id))
+    };
+    if bump().exec(txn).await?.rows_affected == 0 {
+        let first = ticket_counter::ActiveModel {
+            tenant_id: Set(tenant_id),
+            last_number: Set(0),
+        };
+        ticket_counter::Entity::insert(first)
+            .on_conflict_do_nothing()
+            .exec_without_returning(txn)
+            .await?;
+        bump().exec(txn).await?;
+    }
+    let counter = ticket_counter::Entity::scoped_by_id(scope, tenant_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("ticket counter vanished")))?;
+    Ok(counter.last_number)
+}
+
+/// Checks that a group may hold tickets of the tenant at `ticket_path`: the group is in the
+/// scope and belongs to that tenant or one of its ancestors.
+async fn check_group(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    ticket_path: &str,
+    id: Uuid,
+) -> Result<Uuid, ApiError> {
+    let found = group::Entity::scoped_by_id(scope, id).one(db).await?;
+    let owner = match &found {
+        Some(g) => {
+            tenant::Entity::scoped_by_id(scope, g.tenant_id)
+                .one(db)
+                .await?
+        }
+        None => None,
+    };
+    match (found, owner) {
+        (Some(g), Some(owner)) if ticket_path.starts_with(&owner.path) => Ok(g.id),
+        _ => Err(ApiError::invalid(
+            "group_id",
+            "no such group for this ticket's tenant",
+        )),
+    }
+}
+
+/// Checks that a user may be assigned tickets of the tenant at `ticket_path`: an active user in
+/// the scope, of that tenant or an ancestor (a partner's agents work their clients' tickets).
+async fn check_assignee(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    ticket_path: &str,
+    id: Uuid,
+) -> Result<Uuid, ApiError> {
+    let found = user::Entity::scoped_by_id(scope, id)
+        .one(db)
+        .await?
+        .filter(|u| u.status == "active" && u.role != "client_admin");
+    let owner = match &found {
+        Some(u) => {
+            tenant::Entity::scoped_by_id(scope, u.tenant_id)
+                .one(db)
+                .await?
+        }
+        None => None,
+    };
+    match (found, owner) {
+        (Some(u), Some(owner)) if ticket_path.starts_with(&owner.path) => Ok(u.id),
+        _ => Err(ApiError::invalid(
+            "assignee_id",
+            "no such active agent for this ticket's tenant",
+        )),
+    }
+}
+
+async fn check_company(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<Uuid, ApiError> {
+    company::Entity::scoped_by_id(scope, id)
+        .filter(company::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?
+        .map(|c| c.id)
+        .ok_or_else(|| ApiError::invalid("company_id", "no such company in this ticket's tenant"))
+}
+
+async fn check_requester(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<entity::contact::Model, ApiError> {
+    entity::contact::Entity::scoped_by_id(scope, id)
+        .filter(entity::contact::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::invalid("requester_id", "no such contact in this ticket's tenant"))
+}
+
+fn status_timestamps(active: &mut ticket::ActiveModel, status: TicketStatus, now: DateTime<Utc>) {
+    match status {
+        TicketStatus::Resolved => active.resolved_at = Set(Some(now)),
+        TicketStatus::Closed => active.closed_at = Set(Some(now)),
+        TicketStatus::Open | TicketStatus::Pending | TicketStatus::OnHold => {}
+    }
+}
+
+/// Creates a ticket: takes the tenant's next number, finds or creates the requester, records
+/// the creation; all or nothing.
+///
+/// # Errors
+/// 404 for a tenant outside the scope, 422 for bad fields or references.
+pub async fn create(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    body: CreateTicket,
+) -> Result<ticket::Model, ApiError> {
+    let subject = check_subject(&body.subject)?;
+    let description = check_description(&body.description)?;
+    let ticket_type = check_type(body.ticket_type)?;
+    let tags = check_tags(body.tags)?;
+    let requester_fields = match (body.requester_id, body.requester) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "requester",
+                "give requester_id or requester, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(ApiError::invalid(
+                "requester",
+                "give requester_id or the requester's e-mail, phone or messenger id",
+            ));
+        }
+        (None, Some(fields)) => Some(crate::contacts::service::check(fields)?),
+        (Some(_), None) => None,
+    };
+    let scope = &principal.scope;
+    let tenant_id = body.tenant_id.unwrap_or(principal.tenant_id);
+    let owner = tenant::Entity::scoped_by_id(scope, tenant_id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("tenant"))?;
+
+    let txn = db.begin().await?;
+    let number = next_number(&txn, scope, owner.id).await?;
+    let requester = match (body.requester_id, requester_fields) {
+        (Some(id), _) => check_requester(&txn, scope, owner.id, id).await?,
+        (None, Some(fields)) => {
+            crate::contacts::service::find_or_create(&txn, scope, owner.id, fields).await?
+        }
+        (None, None) => return Err(ApiError::invalid("requester", "missing")),
+    };
+    let company_id = match body.company_id {
+        Some(id) => Some(check_company(&txn, scope, owner.id, id).await?),
+        None => requester.company_id,
+    };
+    let group_id = match body.group_id {
+        Some(id) => Some(check_group(&txn, scope, &owner.path, id).await?),
+        None => None,
+    };
+    let assignee_id = match body.assignee_id {
+        Some(id) => Some(check_assignee(&txn, scope, &owner.path, id).await?),
+        None => None,
+    };
+    let status = body.status.unwrap_or(TicketStatus::Open);
+    let now = Utc::now();
+    let mut new = ticket::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(owner.id),
+        number: Set(number),
+        subject: Set(subject),
+        description: Set(description),
+        status: Set(status.as_str().to_owned()),
+        priority: Set(body
+            .priority
+            .unwrap_or(TicketPriority::Medium)
+            .as_str()
+            .to_owned()),
+        ticket_type: Set(ticket_type),
+        tags: Set(Value::from(tags)),
+        source: Set(body.source.unwrap_or(TicketSource::Api).as_str().to_owned()),
+        requester_id: Set(requester.id),
+        company_id: Set(company_id),
+        group_id: Set(group_id),
+        assignee_id: Set(assignee_id),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        first_responded_at: Set(None),
+        resolved_at: Set(None),
+        closed_at: Set(None),
+    };
+    status_timestamps(&mut new, status, now);
+    let created = new.insert(&txn).await?;
+    let summary = json!({"number": created.number, "subject": created.subject, "status": created.status,
+                         "priority": created.priority, "source": created.source, "requester_id": created.requester_id});
+    activity(principal, &created, "created", None, Some(summary))
+        .insert(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// A ticket in the scope.
+///
+/// # Errors
+/// 404 outside the scope.
+pub async fn get(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    id: Uuid,
+) -> Result<ticket::Model, ApiError> {
+    ticket::Entity::scoped_by_id(scope, id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("ticket"))
+}
+
+/// One page of tickets in the scope matching the filter, newest first.
+///
+/// # Errors
+/// 422 for a bad filter value.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    filter: &TicketFilter,
+    page: PageRequest,
+) -> Result<Vec<ticket::Model>, ApiError> {
+    let mut query = ticket::Entity::scoped(scope)
+        .order_by_desc(ticket::Column::Id)
+        .limit(page.limit + 1);
+    let mut all = Condition::all();
+    if let Some(id) = filter.tenant_id {
+        all = all.add(ticket::Column::TenantId.eq(id));
+    }
+    if let Some(status) = filter.status {
+        all = all.add(ticket::Column::Status.eq(status.as_str()));
+    }
+    if let Some(priority) = filter.priority {
+        all = all.add(ticket::Column::Priority.eq(priority.as_str()));
+    }
+    if let Some(id) = filter.group_id {
+        all = all.add(ticket::Column::GroupId.eq(id));
+    }
+    if let Some(id) = filter.assignee_id {
+        all = all.add(ticket::Column::AssigneeId.eq(id));
+    }
+    if let Some(id) = filter.requester_id {
+        all = all.add(ticket::Column::RequesterId.eq(id));
+    }
+    if let Some(id) = filter.company_id {
+        all = all.add(ticket::Column::CompanyId.eq(id));
+    }
+    if let Some(source) = filter.source {
+        all = all.add(ticket::Column::Source.eq(source.as_str()));
+    }
+    if let Some(tag) = &filter.tag {
+        // Tags are stored as a JSON array of strings without commas or quotes inside: matching
+        // the quoted tag in its text form works the same on both databases.
+        let tag = check_tags(vec![tag.clone()])?.pop().unwrap_or_default();
+        all = all.add(
+            Expr::col(ticket::Column::Tags)
+                .cast_as("text")
+                .like(format!("%\"{}\"%", tag.replace('"', ""))),
+        );
+    }
+    if let Some(at) = filter.created_after {
+        all = all.add(ticket::Column::CreatedAt.gte(at));
+    }
+    if let Some(at) = filter.created_before {
+        all = all.add(ticket::Column::CreatedAt.lt(at));
+    }
+    if let Some(at) = filter.updated_after {
+        all = all.add(ticket::Column::UpdatedAt.gte(at));
+    }
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        if q.chars().count() > 200 {
+            return Err(ApiError::invalid("q", "at most 200 characters"));
+        }
+        let pattern = format!("%{}%", q.to_lowercase().replace(['%', '_'], ""));
+        all = all.add(
+            Condition::any()
+                .add(
+                    Expr::expr(Func::lower(Expr::col(ticket::Column::Subject)))
+                        .like(pattern.clone()),
+                )
+                .add(Expr::expr(Func::lower(Expr::col(ticket::Column::Description))).like(pattern)),
+        );
+    }
+    if let Some(after) = page.after {
+        all = all.add(ticket::Column::Id.lt(after));
+    }
+    query = query.filter(all);
+    Ok(query.all(db).await?)
+}
+
+/// Applies a partial edit. With `expected_version` (from `If-Match`) a ticket changed since is
+/// refused with 412; without it, an edit that races another is refused with 409. Every changed
+/// field is recorded in the history.
+///
+/// # Errors
+/// 404 outside the scope, 412/409 as above, 422 for bad fields or references.
+pub async fn update(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    id: Uuid,
+    expected_version: Option<i32>,
+    body: UpdateTicket,
+) -> Result<ticket::Model, ApiError> {
+    let scope = &principal.scope;
+    let found = get(db, scope, id).await?;
+    if expected_version.is_some_and(|v| v != found.version) {
+        return Err(ApiError::PreconditionFailed(
+            "the ticket changed since you read it; reload and retry".into(),
+        ));
+    }
+    let owner = tenant::Entity::scoped_by_id(scope, found.tenant_id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("ticket"))?;
+    let mut changes: Vec<(&'static str, Value, Value)> = Vec::new();
+    let mut active: ticket::ActiveModel = found.clone().into();
+    let now = Utc::now();
+
+    if let Some(subject) = body.subject {
+        let subject = check_subject(&subject)?;
+        if subject != found.subject {
+            changes.push(("subject", json!(found.subject), json!(subject)));
+            active.subject = Set(subject);
+        }
+    }
+    if let Some(description) = body.description {
+        let description = check_description(&description)?;
+        if description != found.description {
+            changes.push(("description", json!(found.description), json!(description)));
+            active.description = Set(description);
+        }
+    }
+    if let Some(status) = body.status.filter(|s| s.as_str() != found.status) {
+        changes.push(("status", json!(found.status), json!(status.as_str())));
+        active.status = Set(status.as_str().to_owned());
+        status_timestamps(&mut active, status, now);
+    }
+    if let Some(priority) = body.priority.filter(|p| p.as_str() != found.priority) {
+        changes.push(("priority", json!(found.priority), json!(priority.as_str())));
+        active.priority = Set(priority.as_str().to_owned());
+    }
+    if let Some(ticket_type) = body.ticket_type {
+        let ticket_type = check_type(ticket_type)?;
+        if ticket_type != found.ticket_type {
+            changes.push(("ticket_type", json!(found.ticket_type), json!(ticket_type)));
+            active.ticket_type = Set(ticket_type);
+        }
+    }
+    if let Some(tags) = body.tags {
+        let tags = Value::from(check_tags(tags)?);
+        if tags != found.tags {
+            changes.push(("tags", found.tags.clone(), tags.clone()));
+            active.tags = Set(tags);
+        }
+    }
+    if let Some(requester_id) = body.requester_id.filter(|id| *id != found.requester_id) {
+        let requester = check_requester(db, scope, found.tenant_id, requester_id).await?;
+        changes.push((
+            "requester_id",
+            json!(found.requester_id),
+            json!(requester.id),
+        ));
+        active.requester_id = Set(requester.id);
+    }
+    if let Some(company_id) = body.company_id {
+        let company_id = match company_id {
+            Some(id) => Some(check_company(db, scope, found.tenant_id, id).await?),
+            None => None,
+        };
+        if company_id != found.company_id {
+            changes.push(("company_id", json!(found.company_id), json!(company_id)));
+            active.company_id = Set(company_id);
+        }
+    }
+    if let Some(group_id) = body.group_id {
+        let group_id = match group_id {
+            Some(id) => Some(check_group(db, scope, &owner.path, id).await?),
+            None => None,
+        };
+        if group_id != found.group_id {
+            changes.push(("group_id", json!(found.group_id), json!(group_id)));
+            active.group_id = Set(group_id);
+        }
+    }
+    if let Some(assignee_id) = body.assignee_id {
+        let assignee_id = match assignee_id {
+            Some(id) => Some(check_assignee(db, scope, &owner.path, id).await?),
+            None => None,
+        };
+        if assignee_id != found.assignee_id {
+            changes.push(("assignee_id", json!(found.assignee_id), json!(assignee_id)));
+            active.assignee_id = Set(assignee_id);
+        }
+    }
+    if changes.is_empty() {
+        return Ok(found);
+    }
+    active.version = Set(found.version + 1);
+    active.updated_at = Set(now);
+
+    let txn = db.begin().await?;
+    let written = ticket::Entity::scoped_update(scope)
+        .set(active)
+        .filter(ticket::Column::Id.eq(found.id))
+        .filter(ticket::Column::Version.eq(found.version))
+        .exec(&txn)
+        .await?;
+    if written.rows_affected == 0 {
+        return Err(ApiError::conflict(
+            "edit_conflict",
+            "someone else changed the ticket at the same time; reload and retry",
+        ));
+    }
+    for (field, old, new) in changes {
+        activity(principal, &found, field, Some(old), Some(new))
+            .insert(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    get(db, scope, id).await
+}
+
+/// Sanitised HTML and plain text of a message body.
+///
+/// # Errors
+/// 422 for an empty or oversized body.
+pub fn render_body(body: &str) -> Result<(String, String), ApiError> {
+    if body.trim().is_empty() {
+        return Err(ApiError::invalid("body", "must not be empty"));
+    }
+    if body.len() > 256 * 1024 {
+        return Err(ApiError::invalid("body", "must be at most 256 KiB"));
+    }
+    let html = ammonia::clean(body);
+    let text = ammonia::Builder::empty().clean(body).to_string();
+    let text = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&nbsp;", " ")
+        .replace("&amp;", "&");
+    Ok((html, text.trim().to_owned()))
+}
+
+/// Adds a public reply (`note = false`) or a private note to a ticket; a first reply sets
+/// `first_responded_at`.
+///
+/// # Errors
+/// 404 outside the scope, 403 for callers that are not agents, 422 for an empty body.
+pub async fn add_message(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    id: Uuid,
+    note: bool,
+    body: &str,
+) -> Result<ticket_message::Model, ApiError> {
+    if principal.role() == Some(tenants::Role::ClientAdmin) {
+        return Err(ApiError::forbidden(
+            "insufficient_scope",
+            "client staff read tickets but do not answer them",
+        ));
+    }
+    let (html, text) = render_body(body)?;
+    let scope = &principal.scope;
+    let found = get(db, scope, id).await?;
+    let now = Utc::now();
+    let kind = if note { "note" } else { "reply" };
+    let txn = db.begin().await?;
+    let mut bump = ticket::Entity::scoped_update(scope)
+        .col_expr(
+            ticket::Column::Version,
+            Expr::col(ticket::Column::Version).add(1),
+        )
+        .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
+        .filter(ticket::Column::Id.eq(found.id));
+    if !note && found.first_responded_at.is_none() {
+        bump = bump.col_expr(ticket::Column::FirstRespondedAt, Expr::value(now));
+    }
+    bump.exec(&txn).await?;
+    let message = ticket_message::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(found.tenant_id),
+        ticket_id: Set(found.id),
+        kind: Set(kind.to_owned()),
+        author_user_id: Set(principal.user_id().ok()),
+        author_contact_id: Set(None),
+        body_text: Set(text),
+        body_html: Set(html),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    activity(
+        principal,
+        &found,
+        kind,
+        None,
+        Some(json!({"message_id": message.id})),
+    )
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(message)
+}
+
+/// A ticket's conversation, oldest first; private notes only for agents and integrators.
+///
+/// # Errors
+/// 404 outside the scope.
+pub async fn conversation(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<Vec<ticket_message::Model>, ApiError> {
+    let found = get(db, &principal.scope, id).await?;
+    let mut query = ticket_message::Entity::scoped(&principal.scope)
+        .filter(ticket_message::Column::TicketId.eq(found.id))
+        .order_by_asc(ticket_message::Column::Id)
+        .limit(1000);
+    if principal.role() == Some(tenants::Role::ClientAdmin) {
+        query = query.filter(ticket_message::Column::Kind.ne("note"));
+    }
+    Ok(query.all(db).await?)
+}
+
+/// A ticket's history, oldest first.
+///
+/// # Errors
+/// 404 outside the scope.
+pub async fn activities(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    id: Uuid,
+) -> Result<Vec<ticket_activity::Model>, ApiError> {
+    let found = get(db, scope, id).await?;
+    Ok(ticket_activity::Entity::scoped(scope)
+        .filter(ticket_activity::Column::TicketId.eq(found.id))
+        .order_by_asc(ticket_activity::Column::Id)
+        .limit(1000)
+        .all(db)
+        .await?)
+}

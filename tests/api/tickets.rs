@@ -1,0 +1,503 @@
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use tests::{TestApp, Tree, assert_problem, body, spawn_app};
+
+async fn new_ticket(app: &TestApp, token: &str, request: Value) -> Value {
+    let response = app.post("/api/v1/tickets", token, &request).await;
+    assert_eq!(response.status(), StatusCode::CREATED, "{request}");
+    body(response).await
+}
+
+fn from_student(subject: &str) -> Value {
+    json!({"subject": subject, "description": "The camera check fails", "source": "email",
+           "requester": {"email": "student@uni-a.example", "name": "Ana"}})
+}
+
+async fn agent_id(app: &TestApp, tree: &Tree, email: &str) -> String {
+    let users = body(app.get("/api/v1/users?limit=100", &tree.root).await).await;
+    users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == email)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn tickets_get_per_tenant_numbers_and_reuse_their_requester() {
+    let app = spawn_app().await;
+    let tree = app.tree().await;
+    let response = app
+        .post(
+            "/api/v1/tickets",
+            &tree.agent_a,
+            &from_student("Camera check fails"),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.headers()["etag"], "\"1\"");
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let first = body(response).await;
+    assert_eq!(
+        location,
+        format!("/api/v1/tickets/{}", first["id"].as_str().unwrap())
+    );
+    assert_eq!(first["number"], 1);
+    assert_eq!(first["status"], "open");
+    assert_eq!(first["priority"], "medium");
+    assert_eq!(first["source"], "email");
+    assert_eq!(first["tenant_id"], tree.partner_a.to_string());
+    let second = new_ticket(&app, &tree.agent_a, from_student("Still failing!!!")).await;
+    assert_eq!(second["number"], 2);
+    assert_eq!(
+        second["requester_id"], first["requester_id"],
+        "the same e-mail is the same contact"
+    );
+    let contacts = body(app.get("/api/v1/contacts", &tree.agent_a).await).await;
+    assert_eq!(contacts["items"].as_array().unwrap().len(), 1);
+    // Another partner counts from 1, and a partner's client has its own sequence too.
+    assert_eq!(
+        new_ticket(&app, &tree.admin_b, from_student("Other partner")).await["number"],
+        1
+    );
+    let mut for_client = from_student("Client ticket");
+    for_client["tenant_id"] = json!(tree.client_a);
+    let client_ticket = new_ticket(&app, &tree.agent_a, for_client).await;
+    assert_eq!(client_ticket["number"], 1);
+    assert_eq!(client_ticket["tenant_id"], tree.client_a.to_string());
+    // The client's own staff see it; partner A's agent sees all three of partner A's tree.
+    let seen_by_client = body(app.get("/api/v1/tickets", &tree.client_admin_a).await).await;
+    assert_eq!(seen_by_client["items"].as_array().unwrap().len(), 1);
+    let seen_by_agent = body(app.get("/api/v1/tickets", &tree.agent_a).await).await;
+    assert_eq!(seen_by_agent["items"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        seen_by_agent["items"][0]["id"], client_ticket["id"],
+        "newest first"
+    );
+
+    let history = body(
+        app.get(
+            &format!(
+                "/api/v1/tickets/{}/activities",
+                first["id"].as_str().unwrap()
+            ),
+            &tree.agent_a,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(history[0]["field"], "created");
+    assert_eq!(history[0]["actor_type"], "user");
+    assert_eq!(history[0]["new_value"]["number"], 1);
+}
+
+#[tokio::test]
+async fn a_hundred_parallel_creations_get_a_hundred_gapless_numbers() {
+    let app = spawn_app().await;
+    let tree = app.tree().await;
+    let mut tasks = Vec::new();
+    for n in 0..100 {
+        let client = app.client.clone();
+        let url = format!("{}/api/v1/tickets", app.address);
+        let token = tree.agent_a.clone();
+        tasks.push(tokio::spawn(async move {
+            let request = json!({"subject": format!("Outage report {n}"), "requester": {"email": format!("s{n}@uni.example")}});
+            let response = client.post(url).bearer_auth(token).json(&request).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::CREATED);
+            response.json::<Value>().await.unwrap()["number"].as_i64().unwrap()
+        }));
+    }
+    let mut numbers = BTreeSet::new();
+    for task in tasks {
+        numbers.insert(task.await.unwrap());
+    }
+    assert_eq!(numbers, (1..=100).collect::<BTreeSet<i64>>());
+}
+
+#[tokio::test]
+async fn edits_are_audited_and_stale_versions_are_refused() {
+    let app = spawn_app().await;
+    let tree = app.tree().await;
+    let ticket = new_ticket(&app, &tree.agent_a, from_student("Form sent by sales")).await;
+    let id = ticket["id"].as_str().unwrap();
+    let path = format!("/api/v1/tickets/{id}");
+    let real_student = body(
+        app.post(
+            "/api/v1/contacts",
+            &tree.agent_a,
+            &json!({"email": "real.student@uni-a.example"}),
+        )
+        .await,
+    )
+    .await;
+    let agent = agent_id(&app, &tree, "agent@a.test").await;
+    let group = body(
+        app.post(
+            "/api/v1/groups",
+            &tree.admin_a,
+            &json!({"name": "L1", "kind": "l1"}),
+        )
+        .await,
+    )
+    .await;
+
+    let edit = json!({"status": "pending", "priority": "urgent", "tags": ["Camera", "camera", "exam"], "ticket_type": "equipment_check",
+                      "requester_id": real_student["id"], "assignee_id": agent, "group_id": group["id"]});
+    let updated = app
+        .request(Method::PATCH, &path, Some(&tree.agent_a))
+        .header("if-match", "\"1\"")
+        .json(&edit)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.status(), StatusCode::OK);
+    assert_eq!(updated.headers()["etag"], "\"2\"");
+    let updated = body(updated).await;
+    assert_eq!(updated["tags"], json!(["camera", "exam"]));
+    assert_eq!(updated["requester_id"], real_student["id"]);
+    assert_eq!(updated["assignee_id"], agent.as_str());
+
+    // A second agent still holding version 1 is refused, and nothing is overwritten.
+    let stale = app
+        .request(Method::PATCH, &path, Some(&tree.admin_a))
+        .header("if-match", "\"1\"")
+        .json(&json!({"priority": "low"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(
+        stale,
+        StatusCode::PRECONDITION_FAILED,
+        "precondition_failed",
+    )
+    .await;
+    assert_eq!(
+        body(app.get(&path, &tree.agent_a).await).await["priority"],
+        "urgent"
+    );
+
+    let history = body(app.get(&format!("{path}/activities"), &tree.agent_a).await).await;
+    let fields: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["field"].as_str().unwrap())
+        .collect();
+    for field in [
+        "created",
+        "status",
+        "priority",
+        "tags",
+        "ticket_type",
+        "requester_id",
+        "assignee_id",
+        "group_id",
+    ] {
+        assert!(fields.contains(&field), "{field} missing from {fields:?}");
+    }
+    let requester_change = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["field"] == "requester_id")
+        .unwrap();
+    assert_eq!(requester_change["old_value"], ticket["requester_id"]);
+    assert_eq!(requester_change["new_value"], real_student["id"]);
+
+    // Resolving stamps the time; closing twice is fine.
+    let resolved = body(
+        app.patch(&path, &tree.agent_a, &json!({"status": "resolved"}))
+            .await,
+    )
+    .await;
+    assert!(resolved["resolved_at"].is_string());
+    assert_eq!(
+        app.patch(&path, &tree.agent_a, &json!({"status": "closed"}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.patch(&path, &tree.agent_a, &json!({"status": "closed"}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn references_must_belong_to_the_ticket_and_bad_fields_are_named() {
+    let app = spawn_app().await;
+    let tree = app.tree().await;
+    let ticket = new_ticket(&app, &tree.agent_a, from_student("x")).await;
+    let path = format!("/api/v1/tickets/{}", ticket["id"].as_str().unwrap());
+    let group_b = body(
+        app.post(
+            "/api/v1/groups",
+            &tree.admin_b,
+            &json!({"name": "L1", "kind": "l1"}),
+        )
+        .await,
+    )
+    .await;
+    let client_group = body(
+        app.post(
+            "/api/v1/groups",
+            &tree.admin_a,
+            &json!({"tenant_id": tree.client_a, "name": "Organisers", "kind": "team"}),
+        )
+        .await,
+    )
+    .await;
+    let agent_b = agent_id(&app, &tree, "admin@b.test").await;
+    let client_staff = agent_id(&app, &tree, "staff@client-a.test").await;
+    for (field, value) in [
+        ("group_id", group_b["id"].clone()),
+        // A client's group cannot hold its partner's tickets.
+        ("group_id", client_group["id"].clone()),
+        ("assignee_id", json!(agent_b)),
+        ("assignee_id", json!(client_staff)),
+        ("requester_id", json!(uuid::Uuid::now_v7())),
+        ("company_id", json!(uuid::Uuid::now_v7())),
+    ] {
+        let problem = assert_problem(
+            app.patch(&path, &tree.agent_a, &json!({field: value}))
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(problem["errors"][0]["field"], field);
+    }
+    for request in [
+        json!({"subject": "no requester"}),
+        json!({"subject": " ", "requester": {"email": "a@b.example"}}),
+        json!({"subject": "x", "priority": "whenever", "requester": {"email": "a@b.example"}}),
+        json!({"subject": "x", "tags": ["a,b"], "requester": {"email": "a@b.example"}}),
+        json!({"subject": "x", "requester": {"email": "not-an-email"}}),
+    ] {
+        assert_problem(
+            app.post("/api/v1/tickets", &tree.agent_a, &request).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+    }
+    // Nothing half-written: the refused creations left no contact or ticket behind.
+    assert_eq!(
+        body(app.get("/api/v1/tickets", &tree.agent_a).await).await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        body(app.get("/api/v1/contacts", &tree.agent_a).await).await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // The next number is still 2: failed creations gave theirs back.
+    assert_eq!(
+        new_ticket(&app, &tree.agent_a, from_student("y")).await["number"],
+        2
+    );
+    assert_problem(
+        app.request(Method::PATCH, &path, Some(&tree.agent_a))
+            .header("if-match", "garbage")
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::PRECONDITION_FAILED,
+        "precondition_failed",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn replies_are_sanitised_and_notes_stay_private() {
+    let app = spawn_app().await;
+    let tree = app.tree().await;
+    let mut request = from_student("Exam content question");
+    request["tenant_id"] = json!(tree.client_a);
+    let ticket = new_ticket(&app, &tree.agent_a, request).await;
+    let id = ticket["id"].as_str().unwrap();
+    let reply = app
+        .post(&format!("/api/v1/tickets/{id}/replies"), &tree.agent_a, &json!({"body": "<p onclick=\"steal()\">Hello &amp; welcome</p><script>alert(1)</script>"}))
+        .await;
+    assert_eq!(reply.status(), StatusCode::CREATED);
+    let reply = body(reply).await;
+    assert_eq!(reply["kind"], "reply");
+    assert_eq!(reply["body_html"], "<p>Hello &amp; welcome</p>");
+    assert_eq!(reply["body_text"], "Hello & welcome");
+    let note = body(
+        app.post(
+            &format!("/api/v1/tickets/{id}/notes"),
+            &tree.agent_a,
+            &json!({"body": "Forward to the organiser"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(note["kind"], "note");
+
+    let seen = body(
+        app.get(&format!("/api/v1/tickets/{id}"), &tree.agent_a)
+            .await,
+    )
+    .await;
+    assert!(seen["first_responded_at"].is_string());
+    assert_eq!(seen["version"], 3);
+    let agent_view = body(
+        app.get(&format!("/api/v1/tickets/{id}/conversation"), &tree.agent_a)
+            .await,
+    )
+    .await;
+    assert_eq!(agent_view.as_array().unwrap().len(), 2);
+    let client_view = body(
+        app.get(
+            &format!("/api/v1/tickets/{id}/conversation"),
+            &tree.client_admin_a,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        client_view.as_array().unwrap().len(),
+        1,
+        "client staff do not see private notes"
+    );
+    assert_eq!(client_view[0]["kind"], "reply");
+    assert_problem(
+        app.post(
+            &format!("/api/v1/tickets/{id}/replies"),
+            &tree.client_admin_a,
+            &json!({"body": "hi"}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "insufficient_scope",
+    )
+    .await;
+    assert_problem(
+        app.post(
+            &format!("/api/v1/tickets/{id}/replies"),
+            &tree.agent_a,
+            &json!({"body": "   "}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn ticket_lists_filter_and_page_newest_first() {
+    let app = spawn_app().await;
+    let tree = app.tree().await;
+    for n in 0..5 {
+        let mut request = from_student(&format!("Proctoring status {n}"));
+        request["tags"] = json!(if n % 2 == 0 {
+            vec!["outage"]
+        } else {
+            vec!["camera"]
+        });
+        request["priority"] = json!(if n == 4 { "urgent" } else { "low" });
+        new_ticket(&app, &tree.agent_a, request).await;
+    }
+    new_ticket(&app, &tree.agent_a, json!({"subject": "Microphone", "requester": {"telegram_id": "@student"}, "source": "telegram"})).await;
+    let count = |v: Value| v["items"].as_array().unwrap().len();
+    assert_eq!(
+        count(body(app.get("/api/v1/tickets?tag=outage", &tree.agent_a).await).await),
+        3
+    );
+    assert_eq!(
+        count(
+            body(
+                app.get("/api/v1/tickets?priority=urgent", &tree.agent_a)
+                    .await
+            )
+            .await
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            body(
+                app.get("/api/v1/tickets?source=telegram", &tree.agent_a)
+                    .await
+            )
+            .await
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            body(
+                app.get("/api/v1/tickets?q=PROCTORING%20status", &tree.agent_a)
+                    .await
+            )
+            .await
+        ),
+        5
+    );
+    assert_eq!(
+        count(
+            body(
+                app.get("/api/v1/tickets?q=camera%20check", &tree.agent_a)
+                    .await
+            )
+            .await
+        ),
+        5
+    );
+    assert_eq!(
+        count(
+            body(
+                app.get("/api/v1/tickets?status=closed", &tree.agent_a)
+                    .await
+            )
+            .await
+        ),
+        0
+    );
+    assert_problem(
+        app.get("/api/v1/tickets?status=done", &tree.agent_a).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+    )
+    .await;
+
+    let first = body(app.get("/api/v1/tickets?limit=4", &tree.agent_a).await).await;
+    let numbers: Vec<i64> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["number"].as_i64().unwrap())
+        .collect();
+    assert_eq!(numbers, [6, 5, 4, 3]);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second = body(
+        app.get(
+            &format!("/api/v1/tickets?limit=4&cursor={cursor}"),
+            &tree.agent_a,
+        )
+        .await,
+    )
+    .await;
+    let numbers: Vec<i64> = second["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["number"].as_i64().unwrap())
+        .collect();
+    assert_eq!(numbers, [2, 1]);
+    assert!(second["next_cursor"].is_null());
+}
