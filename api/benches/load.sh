@@ -5,8 +5,9 @@
 #   api/benches/load.sh                 # 20 s per measurement
 #   DURATION=10s api/benches/load.sh    # shorter
 #
-# Prints: baseline /hello, GET /api/v1/me with a JWT (and its ratio to /hello), /health latency
-# while 50 logins run, and the server's peak resident memory.
+# Prints: baseline /hello, GET /api/v1/me with a JWT (and its ratio to /hello), the baseline's
+# one-INSERT POST /tickets against ticket creation (requester lookup, number, history), /health
+# latency while 50 logins run, and the server's peak resident memory.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 TARGET="${CARGO_TARGET_DIR:-/var/tmp/helpdesk-target}"
@@ -69,12 +70,23 @@ cat "$WORK/login.txt"
 RSS_ALL="$(awk '/VmHWM/ {print $2}' "/proc/$APP_PID/status")"
 RSS_NOW="$(awk '/VmRSS/ {print $2}' "/proc/$APP_PID/status")"
 
+echo "== baseline POST /tickets, one INSERT (32 connections, $DURATION)"
+wrk -t2 -c32 -d"$DURATION" --latency -s "$WORK/baseline/post.lua" "http://127.0.0.1:$BASE_PORT/tickets" | tee "$WORK/base-post.txt"
+echo "== helpdesk POST /api/v1/tickets (32 connections, $DURATION)"
+wrk -t2 -c32 -d"$DURATION" --latency -s "$ROOT/api/benches/ticket.lua" -H "Authorization: Bearer $TOKEN" \
+    "http://127.0.0.1:$APP_PORT/api/v1/tickets" | tee "$WORK/create.txt"
+
+RSS_CREATE="$(awk '/VmHWM/ {print $2}' "/proc/$APP_PID/status")"
+
 echo
 echo "== summary"
 printf 'baseline /hello:        %s req/s, p99 %s\n' "$(rps "$WORK/hello.txt")" "$(p99 "$WORK/hello.txt")"
 printf 'GET /api/v1/me (JWT):   %s req/s, p99 %s  = %s of baseline\n' "$(rps "$WORK/me.txt")" "$(p99 "$WORK/me.txt")" \
     "$(awk -v a="$(rps "$WORK/me.txt")" -v b="$(rps "$WORK/hello.txt")" 'BEGIN { printf "%.1f%%", 100 * a / b }')"
+printf 'baseline POST /tickets: %s req/s, p99 %s\n' "$(rps "$WORK/base-post.txt")" "$(p99 "$WORK/base-post.txt")"
+printf 'POST /api/v1/tickets:   %s req/s, p99 %s  = %s of baseline\n' "$(rps "$WORK/create.txt")" "$(p99 "$WORK/create.txt")" \
+    "$(awk -v a="$(rps "$WORK/create.txt")" -v b="$(rps "$WORK/base-post.txt")" 'BEGIN { printf "%.1f%%", 100 * a / b }')"
 printf 'logins (50 conns):      %s req/s\n' "$(rps "$WORK/login.txt")"
 printf '/health during logins:  %s req/s, p99 %s\n' "$(rps "$WORK/health.txt")" "$(p99 "$WORK/health.txt")"
-printf 'peak RSS:               %s MiB after /me, %s MiB after logins (%s MiB resident at the end)\n' \
-    "$((RSS_ME / 1024))" "$((RSS_ALL / 1024))" "$((RSS_NOW / 1024))"
+printf 'peak RSS:               %s MiB after /me, %s MiB after logins (%s MiB resident then), %s MiB after ticket creation\n' \
+    "$((RSS_ME / 1024))" "$((RSS_ALL / 1024))" "$((RSS_NOW / 1024))" "$((RSS_CREATE / 1024))"

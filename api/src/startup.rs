@@ -88,6 +88,7 @@ pub async fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
         concurrency,
     )?;
     Ok(AppState {
+        ticket_writer: Arc::new(crate::tickets::writer::TicketWriter::new(db.clone())),
         db,
         cache,
         keys,

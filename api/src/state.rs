@@ -34,6 +34,8 @@ pub struct AppState {
     pub hasher: Arc<PasswordHasher>,
     /// Settings.
     pub settings: Arc<Settings>,
+    /// The batching writer of new tickets.
+    pub ticket_writer: Arc<crate::tickets::writer::TicketWriter>,
     /// Immutable tenant facts by id.
     pub tenant_facts: Arc<DashMap<Uuid, TenantFacts>>,
 }

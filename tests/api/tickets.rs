@@ -501,3 +501,69 @@ async fn ticket_lists_filter_and_page_newest_first() {
     assert_eq!(numbers, [2, 1]);
     assert!(second["next_cursor"].is_null());
 }
+
+#[tokio::test]
+async fn a_failing_ticket_in_a_batch_neither_fails_its_neighbours_nor_leaves_a_gap() {
+    use api::tickets::writer::{NewTicket, TicketWriter};
+    use sea_orm::EntityTrait;
+    let app = spawn_app().await;
+    let root = app.root().await;
+    let platform = app.platform_id(&root).await;
+    let existing = new_ticket(&app, &root, from_student("before")).await;
+    let tenant = entity::tenant::Entity::find_by_id(platform)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let scope = tenants::Scope::new(tenant.id, tenant.path.clone(), tenants::Reach::Subtree);
+    let writer = std::sync::Arc::new(TicketWriter::new(app.db.clone()));
+    let template: entity::ticket::Model = <entity::ticket::Entity as EntityTrait>::find_by_id(
+        existing["id"]
+            .as_str()
+            .unwrap()
+            .parse::<uuid::Uuid>()
+            .unwrap(),
+    )
+    .one(&app.db)
+    .await
+    .unwrap()
+    .unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..20 {
+        let writer = writer.clone();
+        let mut ticket = template.clone();
+        ticket.id = uuid::Uuid::now_v7();
+        ticket.subject = format!("batched {n}");
+        if n == 7 {
+            // A requester that does not exist: the database refuses this one ticket.
+            ticket.requester_id = uuid::Uuid::now_v7();
+        }
+        let scope = scope.clone();
+        tasks.push(tokio::spawn(async move {
+            writer
+                .write(NewTicket {
+                    ticket,
+                    actor: ("operator", None),
+                    scope,
+                })
+                .await
+        }));
+    }
+    let mut numbers = BTreeSet::new();
+    let mut failures = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(ticket) => {
+                numbers.insert(ticket.number);
+            }
+            Err(_) => failures += 1,
+        }
+    }
+    assert_eq!(failures, 1);
+    assert_eq!(numbers, (2..=20).collect::<BTreeSet<i64>>());
+    let history = <entity::ticket_activity::Entity as EntityTrait>::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 20, "one `created` row per stored ticket");
+}

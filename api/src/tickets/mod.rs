@@ -3,3 +3,4 @@
 pub mod dto;
 pub mod routes;
 pub mod service;
+pub mod writer;

@@ -79,7 +79,7 @@ async fn create_ticket(
     auth: Authorized<TicketsWrite>,
     body: web::Json<CreateTicket>,
 ) -> Result<HttpResponse, ApiError> {
-    let created = service::create(&state.db, &auth, body.into_inner()).await?;
+    let created = service::create(&state, &auth, body.into_inner()).await?;
     let mut response = HttpResponse::Created();
     response.insert_header((header::LOCATION, format!("/api/v1/tickets/{}", created.id)));
     Ok(ticket_response(response, created))

@@ -3,17 +3,17 @@
 use super::dto::{
     CreateTicket, TicketFilter, TicketPriority, TicketSource, TicketStatus, UpdateTicket,
 };
+use super::writer::NewTicket;
 use crate::auth::principal::{Actor, Principal};
 use crate::error::ApiError;
 use crate::http::pagination::PageRequest;
+use crate::state::AppState;
 use chrono::{DateTime, Utc};
-use entity::{
-    company, group, tenant, ticket, ticket_activity, ticket_counter, ticket_message, user,
-};
+use entity::{company, group, tenant, ticket, ticket_activity, ticket_message, user};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde_json::{Value, json};
 use tenants::{Scope, Scoped};
@@ -106,40 +106,6 @@ fn activity(
     }
 }
 
-/// Takes the next number of a tenant inside `txn`. The first statement is a write, so SQLite
-/// takes its write lock at once and PostgreSQL locks the counter row: concurrent creations
-/// queue here, and a rolled-back creation gives its number back.
-async fn next_number(
-    txn: &DatabaseTransaction,
-    scope: &Scope,
-    tenant_id: Uuid,
-) -> Result<i64, ApiError> {
-    let bump = || {
-        ticket_counter::Entity::scoped_update(scope)
-            .col_expr(
-                ticket_counter::Column::LastNumber,
-                Expr::col(ticket_counter::Column::LastNumber).add(1),
-            )
-            .filter(ticket_counter::Column::TenantId.eq(tenant_id))
-    };
-    if bump().exec(txn).await?.rows_affected == 0 {
-        let first = ticket_counter::ActiveModel {
-            tenant_id: Set(tenant_id),
-            last_number: Set(0),
-        };
-        ticket_counter::Entity::insert(first)
-            .on_conflict_do_nothing()
-            .exec_without_returning(txn)
-            .await?;
-        bump().exec(txn).await?;
-    }
-    let counter = ticket_counter::Entity::scoped_by_id(scope, tenant_id)
-        .one(txn)
-        .await?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("ticket counter vanished")))?;
-    Ok(counter.last_number)
-}
-
 /// Checks that a group may hold tickets of the tenant at `ticket_path`: the group is in the
 /// scope and belongs to that tenant or one of its ancestors.
 async fn check_group(
@@ -230,16 +196,17 @@ fn status_timestamps(active: &mut ticket::ActiveModel, status: TicketStatus, now
     }
 }
 
-/// Creates a ticket: takes the tenant's next number, finds or creates the requester, records
-/// the creation; all or nothing.
+/// Creates a ticket: checks every field and reference, finds or creates the requester, then
+/// hands the ticket to the tenant's batching writer, which numbers it and records its creation.
 ///
 /// # Errors
 /// 404 for a tenant outside the scope, 422 for bad fields or references.
 pub async fn create(
-    db: &DatabaseConnection,
+    state: &AppState,
     principal: &Principal,
     body: CreateTicket,
 ) -> Result<ticket::Model, ApiError> {
+    let db = &state.db;
     let subject = check_subject(&body.subject)?;
     let description = check_description(&body.description)?;
     let ticket_type = check_type(body.ticket_type)?;
@@ -262,69 +229,68 @@ pub async fn create(
     };
     let scope = &principal.scope;
     let tenant_id = body.tenant_id.unwrap_or(principal.tenant_id);
-    let owner = tenant::Entity::scoped_by_id(scope, tenant_id)
-        .one(db)
+    // A tenant's path never changes, so the per-node cache answers the scope check.
+    let owner = state
+        .tenant_facts(tenant_id)
         .await?
+        .filter(|facts| scope.covers_path(&facts.path))
         .ok_or(ApiError::NotFound("tenant"))?;
-
-    let txn = db.begin().await?;
-    let number = next_number(&txn, scope, owner.id).await?;
-    let requester = match (body.requester_id, requester_fields) {
-        (Some(id), _) => check_requester(&txn, scope, owner.id, id).await?,
-        (None, Some(fields)) => {
-            crate::contacts::service::find_or_create(&txn, scope, owner.id, fields).await?
-        }
-        (None, None) => return Err(ApiError::invalid("requester", "missing")),
-    };
     let company_id = match body.company_id {
-        Some(id) => Some(check_company(&txn, scope, owner.id, id).await?),
-        None => requester.company_id,
+        Some(id) => Some(check_company(db, scope, tenant_id, id).await?),
+        None => None,
     };
     let group_id = match body.group_id {
-        Some(id) => Some(check_group(&txn, scope, &owner.path, id).await?),
+        Some(id) => Some(check_group(db, scope, &owner.path, id).await?),
         None => None,
     };
     let assignee_id = match body.assignee_id {
-        Some(id) => Some(check_assignee(&txn, scope, &owner.path, id).await?),
+        Some(id) => Some(check_assignee(db, scope, &owner.path, id).await?),
         None => None,
+    };
+    // Every check has passed: only now may a new requester be stored.
+    let requester = match (body.requester_id, requester_fields) {
+        (Some(id), _) => check_requester(db, scope, tenant_id, id).await?,
+        (None, Some(fields)) => {
+            crate::contacts::service::find_or_create(db, scope, tenant_id, fields).await?
+        }
+        (None, None) => return Err(ApiError::invalid("requester", "missing")),
     };
     let status = body.status.unwrap_or(TicketStatus::Open);
     let now = Utc::now();
-    let mut new = ticket::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(owner.id),
-        number: Set(number),
-        subject: Set(subject),
-        description: Set(description),
-        status: Set(status.as_str().to_owned()),
-        priority: Set(body
+    let ticket = ticket::Model {
+        id: Uuid::now_v7(),
+        tenant_id,
+        number: 0,
+        subject,
+        description,
+        status: status.as_str().to_owned(),
+        priority: body
             .priority
             .unwrap_or(TicketPriority::Medium)
             .as_str()
-            .to_owned()),
-        ticket_type: Set(ticket_type),
-        tags: Set(Value::from(tags)),
-        source: Set(body.source.unwrap_or(TicketSource::Api).as_str().to_owned()),
-        requester_id: Set(requester.id),
-        company_id: Set(company_id),
-        group_id: Set(group_id),
-        assignee_id: Set(assignee_id),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-        first_responded_at: Set(None),
-        resolved_at: Set(None),
-        closed_at: Set(None),
+            .to_owned(),
+        ticket_type,
+        tags: Value::from(tags),
+        source: body.source.unwrap_or(TicketSource::Api).as_str().to_owned(),
+        requester_id: requester.id,
+        company_id: company_id.or(requester.company_id),
+        group_id,
+        assignee_id,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        first_responded_at: None,
+        resolved_at: (status == TicketStatus::Resolved).then_some(now),
+        closed_at: (status == TicketStatus::Closed).then_some(now),
     };
-    status_timestamps(&mut new, status, now);
-    let created = new.insert(&txn).await?;
-    let summary = json!({"number": created.number, "subject": created.subject, "status": created.status,
-                         "priority": created.priority, "source": created.source, "requester_id": created.requester_id});
-    activity(principal, &created, "created", None, Some(summary))
-        .insert(&txn)
-        .await?;
-    txn.commit().await?;
-    Ok(created)
+    state
+        .ticket_writer
+        .write(NewTicket {
+            ticket,
+            actor: actor(principal),
+            scope: scope.clone(),
+        })
+        .await
 }
 
 /// A ticket in the scope.

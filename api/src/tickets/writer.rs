@@ -1,0 +1,232 @@
+//! Writes new tickets in per-tenant batches.
+//!
+//! Numbers are gapless per tenant, so every creation must take the tenant's counter row lock
+//! and hold it until it commits; one creation at a time would cap a busy tenant at one commit's
+//! latency. Instead, creations that arrive while a batch is being written wait for the next
+//! batch, and a batch takes `n` numbers, inserts `n` tickets and their history rows and commits
+//! once. A batch that fails is retried one ticket at a time, so one bad ticket never fails its
+//! neighbours and a refused ticket never leaves a hole in the numbering. Across API nodes the
+//! counter row still serialises the batches, so numbering stays correct with any number of
+//! nodes.
+use crate::error::ApiError;
+use dashmap::DashMap;
+use entity::{ticket, ticket_activity, ticket_counter};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, Insert, IntoActiveModel, QueryFilter,
+    TransactionTrait,
+};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+use tenants::{Scope, Scoped};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+/// Most tickets written in one transaction.
+const MAX_BATCH: usize = 256;
+/// A tenant's writer task ends after this long without work.
+const IDLE: Duration = Duration::from_secs(30);
+
+/// A checked ticket waiting for its number.
+pub struct NewTicket {
+    /// The ticket, with every field but `number` set.
+    pub ticket: ticket::Model,
+    /// Who created it, for the history: actor type and id.
+    pub actor: (&'static str, Option<Uuid>),
+    /// A scope that covers the ticket's tenant.
+    pub scope: Scope,
+}
+
+struct Job {
+    new: NewTicket,
+    done: oneshot::Sender<Result<ticket::Model, ApiError>>,
+}
+
+/// The per-tenant batching writers of one node.
+pub struct TicketWriter {
+    db: DatabaseConnection,
+    queues: Arc<DashMap<Uuid, mpsc::UnboundedSender<Job>>>,
+}
+
+impl TicketWriter {
+    /// A writer on this database.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self {
+            db,
+            queues: Arc::default(),
+        }
+    }
+
+    /// Numbers and stores a ticket, together with whatever other tickets of the same tenant
+    /// are waiting; returns the stored ticket.
+    ///
+    /// # Errors
+    /// Fails when the database refuses the ticket.
+    pub async fn write(&self, new: NewTicket) -> Result<ticket::Model, ApiError> {
+        let tenant_id = new.ticket.tenant_id;
+        let (done, result) = oneshot::channel();
+        let mut job = Job { new, done };
+        // A queue whose task has just ended refuses the job; the second try starts a new task.
+        for _ in 0..2 {
+            let sender = self
+                .queues
+                .entry(tenant_id)
+                .or_insert_with(|| spawn_worker(self.db.clone(), tenant_id, self.queues.clone()))
+                .clone();
+            match sender.send(job) {
+                Ok(()) => {
+                    return result.await.map_err(|_| {
+                        ApiError::Internal(anyhow::anyhow!("the ticket writer stopped"))
+                    })?;
+                }
+                Err(mpsc::error::SendError(back)) => {
+                    self.queues
+                        .remove_if(&tenant_id, |_, queued| queued.same_channel(&sender));
+                    job = back;
+                }
+            }
+        }
+        Err(ApiError::Internal(anyhow::anyhow!(
+            "no ticket writer could be started"
+        )))
+    }
+}
+
+fn spawn_worker(
+    db: DatabaseConnection,
+    tenant_id: Uuid,
+    queues: Arc<DashMap<Uuid, mpsc::UnboundedSender<Job>>>,
+) -> mpsc::UnboundedSender<Job> {
+    let (sender, mut jobs) = mpsc::unbounded_channel::<Job>();
+    let own = sender.clone();
+    tokio::spawn(async move {
+        loop {
+            let first = match tokio::time::timeout(IDLE, jobs.recv()).await {
+                Ok(Some(job)) => job,
+                Ok(None) => break,
+                Err(_) => {
+                    // Idle: leave the map first, then serve whatever slipped in meanwhile.
+                    queues.remove_if(&tenant_id, |_, queued| queued.same_channel(&own));
+                    jobs.close();
+                    while let Some(job) = jobs.recv().await {
+                        write_batch_or_each(&db, vec![job]).await;
+                    }
+                    break;
+                }
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            write_batch_or_each(&db, batch).await;
+        }
+    });
+    sender
+}
+
+async fn write_batch_or_each(db: &DatabaseConnection, batch: Vec<Job>) {
+    let started = std::time::Instant::now();
+    tracing::debug!(size = batch.len(), "writing a ticket batch");
+    if batch.len() > 1 {
+        let news: Vec<&NewTicket> = batch.iter().map(|job| &job.new).collect();
+        match write(db, &news).await {
+            Ok(written) => {
+                for (job, ticket) in batch.into_iter().zip(written) {
+                    // The requester may have gone away; the ticket is stored all the same.
+                    let _ = job.done.send(Ok(ticket));
+                }
+                tracing::debug!(
+                    elapsed_us = started.elapsed().as_micros(),
+                    "ticket batch written"
+                );
+                return;
+            }
+            Err(err) => {
+                tracing::warn!(error = ?err, size = batch.len(), "ticket batch failed; writing one by one")
+            }
+        }
+    }
+    for job in batch {
+        let result = write(db, &[&job.new]).await.and_then(|mut written| {
+            written
+                .pop()
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("ticket not written")))
+        });
+        let _ = job.done.send(result);
+    }
+}
+
+/// Takes `count` numbers of the tenant and stores the tickets and their `created` history in
+/// one transaction.
+async fn write(
+    db: &DatabaseConnection,
+    news: &[&NewTicket],
+) -> Result<Vec<ticket::Model>, ApiError> {
+    let Some(first) = news.first() else {
+        return Ok(Vec::new());
+    };
+    let tenant_id = first.ticket.tenant_id;
+    let scope = &first.scope;
+    let count = i64::try_from(news.len()).map_err(|e| ApiError::Internal(e.into()))?;
+    let txn = db.begin().await?;
+    let bump = || {
+        ticket_counter::Entity::scoped_update(scope)
+            .col_expr(
+                ticket_counter::Column::LastNumber,
+                Expr::col(ticket_counter::Column::LastNumber).add(count),
+            )
+            .filter(ticket_counter::Column::TenantId.eq(tenant_id))
+    };
+    let mut counters = bump().exec_with_returning(&txn).await?;
+    if counters.is_empty() {
+        let start = ticket_counter::ActiveModel {
+            tenant_id: sea_orm::Set(tenant_id),
+            last_number: sea_orm::Set(0),
+        };
+        ticket_counter::Entity::insert(start)
+            .on_conflict_do_nothing()
+            .exec_without_returning(&txn)
+            .await?;
+        counters = bump().exec_with_returning(&txn).await?;
+    }
+    let last = counters
+        .pop()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("ticket counter missing")))?
+        .last_number;
+    let mut tickets = Vec::with_capacity(news.len());
+    let mut history = Vec::with_capacity(news.len());
+    for (offset, new) in (0..count).zip(news) {
+        let mut ticket = new.ticket.clone();
+        ticket.number = last - count + 1 + offset;
+        history.push(ticket_activity::Model {
+            id: Uuid::now_v7(),
+            tenant_id: ticket.tenant_id,
+            ticket_id: ticket.id,
+            actor_type: new.actor.0.to_owned(),
+            actor_id: new.actor.1,
+            field: "created".into(),
+            old_value: None,
+            new_value: Some(json!({"number": ticket.number, "subject": ticket.subject, "status": ticket.status,
+                                   "priority": ticket.priority, "source": ticket.source, "requester_id": ticket.requester_id})),
+            created_at: ticket.created_at,
+        });
+        tickets.push(ticket);
+    }
+    Insert::many(
+        tickets
+            .iter()
+            .cloned()
+            .map(IntoActiveModel::into_active_model),
+    )
+    .exec_without_returning(&txn)
+    .await?;
+    Insert::many(history.into_iter().map(IntoActiveModel::into_active_model))
+        .exec_without_returning(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(tickets)
+}
