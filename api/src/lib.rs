@@ -13,6 +13,7 @@ pub mod groups;
 pub mod health;
 pub mod http;
 pub mod openapi;
+pub mod reports;
 pub mod seed;
 pub mod startup;
 pub mod state;

@@ -28,7 +28,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(crate::api_keys::routes::configure)
             .configure(crate::companies::routes::configure)
             .configure(crate::contacts::routes::configure)
-            .configure(crate::tickets::routes::configure),
+            .configure(crate::tickets::routes::configure)
+            .configure(crate::reports::routes::configure),
     );
 }
 

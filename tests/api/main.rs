@@ -12,6 +12,7 @@ mod health;
 mod isolation;
 mod nodes;
 mod openapi_doc;
+mod reports;
 mod tenants;
 mod tickets;
 mod users;

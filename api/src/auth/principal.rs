@@ -144,6 +144,7 @@ permission!(Admin, "admin");
 permission!(UsersRead, "users:read");
 permission!(TenantsRead, "tenants:read");
 permission!(TicketsRead, "tickets:read");
+permission!(ReportsRead, "reports:read");
 permission!(TicketsWrite, "tickets:write");
 
 /// A caller that holds permission `P`.

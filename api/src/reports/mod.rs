@@ -1,0 +1,4 @@
+//! Reports: ticket counts by company, channel, tag or day, for a period.
+pub mod dto;
+pub mod routes;
+pub mod service;

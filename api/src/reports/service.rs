@@ -1,0 +1,184 @@
+//! Counting tickets in the database, grouped; every query goes through the caller's scope.
+use super::dto::{CountBucket, CountBy, CountQuery, TicketCounts};
+use crate::auth::principal::Principal;
+use crate::error::ApiError;
+use chrono::{Duration, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use entity::{tenant, ticket};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, Func, Query, SelectStatement};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, FromQueryResult, Statement};
+use std::collections::BTreeMap;
+use tenants::Scoped;
+
+/// Longest period one report covers.
+pub const MAX_DAYS: i64 = 400;
+
+#[derive(Debug, FromQueryResult)]
+struct Row {
+    key: Option<String>,
+    count: i64,
+}
+
+/// Counts the tickets created in a period, grouped as asked.
+///
+/// # Errors
+/// 404 for a tenant outside the scope, 422 for a bad period or time zone.
+pub async fn ticket_counts(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    query: CountQuery,
+) -> Result<TicketCounts, ApiError> {
+    let to = query.to.unwrap_or_else(Utc::now);
+    let from = query.from.unwrap_or(to - Duration::days(30));
+    if from >= to {
+        return Err(ApiError::invalid("from", "must be before `to`"));
+    }
+    if to - from > Duration::days(MAX_DAYS) {
+        return Err(ApiError::invalid(
+            "to",
+            format!("a report covers at most {MAX_DAYS} days"),
+        ));
+    }
+    let scope = &principal.scope;
+    let own = tenant::Entity::scoped_by_id(scope, principal.tenant_id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("tenant"))?;
+    let zone_name = query.time_zone.unwrap_or(own.time_zone);
+    let zone: Tz = zone_name.parse().map_err(|_| {
+        ApiError::invalid("time_zone", format!("unknown IANA time zone `{zone_name}`"))
+    })?;
+
+    let mut filter = Condition::all()
+        .add(scope.condition(ticket::Column::TenantId))
+        .add(ticket::Column::CreatedAt.gte(from))
+        .add(ticket::Column::CreatedAt.lt(to));
+    if let Some(tenant_id) = query.tenant_id {
+        tenant::Entity::scoped_by_id(scope, tenant_id)
+            .one(db)
+            .await?
+            .ok_or(ApiError::NotFound("tenant"))?;
+        filter = filter.add(ticket::Column::TenantId.eq(tenant_id));
+    }
+    let backend = db.get_database_backend();
+    let total = run(db, backend, total_query(filter.clone()))
+        .await?
+        .first()
+        .map_or(0, |row| row.count);
+    let rows = run(db, backend, grouped_query(query.group_by, backend, filter)).await?;
+    let buckets = match query.group_by {
+        CountBy::Day => by_local_day(rows, zone),
+        CountBy::Company => rows
+            .into_iter()
+            .map(|row| {
+                let key = row
+                    .key
+                    .and_then(|key| uuid::Uuid::parse_str(&key).ok())
+                    .map(|id| id.to_string());
+                CountBucket {
+                    key,
+                    count: row.count,
+                }
+            })
+            .collect(),
+        CountBy::Source | CountBy::Tag => rows
+            .into_iter()
+            .map(|row| CountBucket {
+                key: row.key,
+                count: row.count,
+            })
+            .collect(),
+    };
+    Ok(TicketCounts {
+        group_by: query.group_by,
+        from,
+        to,
+        time_zone: zone_name,
+        total,
+        buckets,
+    })
+}
+
+async fn run(
+    db: &impl ConnectionTrait,
+    backend: DbBackend,
+    query: SelectStatement,
+) -> Result<Vec<Row>, ApiError> {
+    let statement: Statement = backend.build(&query);
+    Ok(Row::find_by_statement(statement).all(db).await?)
+}
+
+fn total_query(filter: Condition) -> SelectStatement {
+    Query::select()
+        .expr_as(Expr::cust("NULL"), Alias::new("key"))
+        .expr_as(
+            Func::count(Expr::col((ticket::Entity, ticket::Column::Id))),
+            Alias::new("count"),
+        )
+        .from(ticket::Entity)
+        .cond_where(filter)
+        .to_owned()
+}
+
+fn grouped_query(by: CountBy, backend: DbBackend, filter: Condition) -> SelectStatement {
+    let postgres = backend == DbBackend::Postgres;
+    let mut select = Query::select();
+    select.from(ticket::Entity).cond_where(filter);
+    let key = match by {
+        // UUIDs are text on PostgreSQL and 16-byte blobs on SQLite; both come back parseable.
+        CountBy::Company if postgres => {
+            Expr::col((ticket::Entity, ticket::Column::CompanyId)).cast_as(Alias::new("text"))
+        }
+        CountBy::Company => Expr::cust("lower(hex(\"tickets\".\"company_id\"))"),
+        CountBy::Source => Expr::col((ticket::Entity, ticket::Column::Source)),
+        // Hours in UTC: the database groups, and each hour then falls into its local day here,
+        // which is exact for every zone whose offset is a whole number of hours.
+        CountBy::Day if postgres => Expr::cust(
+            "to_char(\"tickets\".\"created_at\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24')",
+        ),
+        CountBy::Day => Expr::cust("strftime('%Y-%m-%dT%H', \"tickets\".\"created_at\")"),
+        CountBy::Tag if postgres => {
+            select.from_function(
+                Func::cust("json_array_elements_text")
+                    .arg(Expr::col((ticket::Entity, ticket::Column::Tags))),
+                Alias::new("tag"),
+            );
+            Expr::cust("\"tag\"")
+        }
+        CountBy::Tag => {
+            select.from_function(
+                Func::cust("json_each").arg(Expr::col((ticket::Entity, ticket::Column::Tags))),
+                Alias::new("tag"),
+            );
+            Expr::cust("\"tag\".\"value\"")
+        }
+    };
+    select
+        .expr_as(key.clone(), Alias::new("key"))
+        .expr_as(
+            Func::count(Expr::col((ticket::Entity, ticket::Column::Id))),
+            Alias::new("count"),
+        )
+        .add_group_by([key.clone()])
+        .order_by_expr(key, sea_orm::sea_query::Order::Asc)
+        .to_owned()
+}
+
+fn by_local_day(rows: Vec<Row>, zone: Tz) -> Vec<CountBucket> {
+    let mut days: BTreeMap<String, i64> = BTreeMap::new();
+    for row in rows {
+        let Some(hour) = row.key.as_deref().and_then(|key| {
+            NaiveDateTime::parse_from_str(&format!("{key}:00"), "%Y-%m-%dT%H:%M").ok()
+        }) else {
+            continue;
+        };
+        let local = zone.from_utc_datetime(&hour).date_naive().to_string();
+        *days.entry(local).or_default() += row.count;
+    }
+    days.into_iter()
+        .map(|(key, count)| CountBucket {
+            key: Some(key),
+            count,
+        })
+        .collect()
+}
