@@ -32,6 +32,8 @@ pub struct Model {
     pub first_responded_at: Option<DateTimeUtc>,
     pub resolved_at: Option<DateTimeUtc>,
     pub closed_at: Option<DateTimeUtc>,
+    /// The ticket this one was merged into (it is closed and takes no more replies).
+    pub merged_into_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

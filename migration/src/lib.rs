@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_foundation;
 mod m20261125_000002_groups;
 mod m20261125_000003_tickets;
+mod m20261125_000004_ticket_merge;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_foundation::Migration),
             Box::new(m20261125_000002_groups::Migration),
             Box::new(m20261125_000003_tickets::Migration),
+            Box::new(m20261125_000004_ticket_merge::Migration),
         ]
     }
 }

@@ -567,3 +567,158 @@ async fn a_failing_ticket_in_a_batch_neither_fails_its_neighbours_nor_leaves_a_g
         .unwrap();
     assert_eq!(history.len(), 20, "one `created` row per stored ticket");
 }
+
+#[tokio::test]
+async fn merging_moves_the_conversation_and_closes_the_secondaries() {
+    let app = spawn_app().await;
+    let tree = app.tree().await;
+    let primary = new_ticket(&app, &tree.agent_a, from_student("Exam won't start")).await;
+    let second = new_ticket(&app, &tree.agent_a, from_student("Exam won't start!!")).await;
+    let third = new_ticket(&app, &tree.agent_a, from_student("HELP exam")).await;
+    let id = |t: &Value| t["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/api/v1/tickets/{}/replies", id(&second)),
+        &tree.agent_a,
+        &json!({"body": "Which exam?"}),
+    )
+    .await;
+    app.post(
+        &format!("/api/v1/tickets/{}/notes", id(&third)),
+        &tree.agent_a,
+        &json!({"body": "Same student as #1"}),
+    )
+    .await;
+
+    let merged = app
+        .post(
+            &format!("/api/v1/tickets/{}/merge", id(&primary)),
+            &tree.agent_a,
+            &json!({"secondary_ids": [id(&second), id(&third)]}),
+        )
+        .await;
+    assert_eq!(merged.status(), StatusCode::OK);
+    let conversation = body(
+        app.get(
+            &format!("/api/v1/tickets/{}/conversation", id(&primary)),
+            &tree.agent_a,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(conversation.as_array().unwrap().len(), 2);
+    for secondary in [&second, &third] {
+        let closed = body(
+            app.get(&format!("/api/v1/tickets/{}", id(secondary)), &tree.agent_a)
+                .await,
+        )
+        .await;
+        assert_eq!(closed["status"], "closed");
+        assert_eq!(closed["merged_into_id"], primary["id"]);
+        let history = body(
+            app.get(
+                &format!("/api/v1/tickets/{}/activities", id(secondary)),
+                &tree.agent_a,
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(
+            history.as_array().unwrap().last().unwrap()["field"],
+            "merged_into"
+        );
+    }
+    let history = body(
+        app.get(
+            &format!("/api/v1/tickets/{}/activities", id(&primary)),
+            &tree.agent_a,
+        )
+        .await,
+    )
+    .await;
+    let last = history.as_array().unwrap().last().unwrap();
+    assert_eq!(last["field"], "merged");
+    assert_eq!(last["new_value"].as_array().unwrap().len(), 2);
+
+    // A merged ticket takes no replies or edits, and cannot be merged again.
+    assert_problem(
+        app.post(
+            &format!("/api/v1/tickets/{}/replies", id(&second)),
+            &tree.agent_a,
+            &json!({"body": "late"}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "ticket_merged",
+    )
+    .await;
+    assert_problem(
+        app.patch(
+            &format!("/api/v1/tickets/{}", id(&second)),
+            &tree.agent_a,
+            &json!({"status": "open"}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "ticket_merged",
+    )
+    .await;
+    let fourth = new_ticket(&app, &tree.agent_a, from_student("again")).await;
+    assert_problem(
+        app.post(
+            &format!("/api/v1/tickets/{}/merge", id(&fourth)),
+            &tree.agent_a,
+            &json!({"secondary_ids": [id(&second)]}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "ticket_merged",
+    )
+    .await;
+    assert_problem(
+        app.post(
+            &format!("/api/v1/tickets/{}/merge", id(&fourth)),
+            &tree.agent_a,
+            &json!({"secondary_ids": [id(&fourth)]}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    // Another partner's ticket is not found, and a client's ticket is another tenant's.
+    let other = new_ticket(&app, &tree.admin_b, from_student("B")).await;
+    assert_problem(
+        app.post(
+            &format!("/api/v1/tickets/{}/merge", id(&fourth)),
+            &tree.agent_a,
+            &json!({"secondary_ids": [id(&other)]}),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let mut for_client = from_student("client");
+    for_client["tenant_id"] = json!(tree.client_a);
+    let client_ticket = new_ticket(&app, &tree.agent_a, for_client).await;
+    assert_problem(
+        app.post(
+            &format!("/api/v1/tickets/{}/merge", id(&fourth)),
+            &tree.agent_a,
+            &json!({"secondary_ids": [id(&client_ticket)]}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(
+        body(
+            app.get(&format!("/api/v1/tickets/{}", id(&fourth)), &tree.agent_a)
+                .await
+        )
+        .await["version"],
+        1,
+        "refused merges changed nothing"
+    );
+}

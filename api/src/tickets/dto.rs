@@ -217,6 +217,8 @@ pub struct TicketDto {
     pub resolved_at: Option<DateTime<Utc>>,
     /// Closed.
     pub closed_at: Option<DateTime<Utc>>,
+    /// The ticket this one was merged into.
+    pub merged_into_id: Option<Uuid>,
 }
 
 impl From<entity::ticket::Model> for TicketDto {
@@ -242,8 +244,18 @@ impl From<entity::ticket::Model> for TicketDto {
             first_responded_at: model.first_responded_at,
             resolved_at: model.resolved_at,
             closed_at: model.closed_at,
+            merged_into_id: model.merged_into_id,
         }
     }
+}
+
+/// Body of `POST /tickets/{id}/merge`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeTickets {
+    /// Tickets of the same tenant to merge into this one (1-50): their conversation moves here,
+    /// they are closed and point at this ticket.
+    pub secondary_ids: Vec<Uuid>,
 }
 
 /// Body of `POST /tickets/{id}/replies` and `/notes`.

@@ -1,6 +1,7 @@
 //! HTTP endpoints of tickets and their conversation.
 use super::dto::{
-    ActivityDto, CreateMessage, CreateTicket, MessageDto, TicketDto, TicketFilter, UpdateTicket,
+    ActivityDto, CreateMessage, CreateTicket, MergeTickets, MessageDto, TicketDto, TicketFilter,
+    UpdateTicket,
 };
 use super::service;
 use crate::auth::principal::{Authorized, TicketsRead, TicketsWrite};
@@ -20,6 +21,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(update_ticket)
         .service(add_reply)
         .service(add_note)
+        .service(merge_tickets)
         .service(get_conversation)
         .service(get_activities);
 }
@@ -276,4 +278,36 @@ async fn get_activities(
             .map(ActivityDto::from)
             .collect::<Vec<_>>(),
     ))
+}
+
+/// Merges other tickets of the same tenant into this one (e.g. the same student writing three
+/// times about one exam): their conversation moves here and they are closed with a link.
+#[utoipa::path(
+    tag = "tickets",
+    params(("id" = Uuid, Path, description = "The primary ticket")),
+    request_body = MergeTickets,
+    responses(
+        (status = 200, description = "The primary ticket after the merge", body = TicketDto),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "A ticket is not in the caller's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A ticket is already merged", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Self-merge, another tenant's ticket, or too many", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["tickets:write"]), ("api_key" = ["tickets:write"]))
+)]
+#[post("/tickets/{id}/merge")]
+async fn merge_tickets(
+    state: web::Data<AppState>,
+    auth: Authorized<TicketsWrite>,
+    id: web::Path<Uuid>,
+    body: web::Json<MergeTickets>,
+) -> Result<HttpResponse, ApiError> {
+    let primary = service::merge(
+        &state.db,
+        &auth,
+        id.into_inner(),
+        body.into_inner().secondary_ids,
+    )
+    .await?;
+    Ok(ticket_response(HttpResponse::Ok(), primary))
 }

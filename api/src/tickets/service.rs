@@ -282,6 +282,7 @@ pub async fn create(
         first_responded_at: None,
         resolved_at: (status == TicketStatus::Resolved).then_some(now),
         closed_at: (status == TicketStatus::Closed).then_some(now),
+        merged_into_id: None,
     };
     state
         .ticket_writer
@@ -291,6 +292,129 @@ pub async fn create(
             scope: scope.clone(),
         })
         .await
+}
+
+fn unmerged(found: ticket::Model) -> Result<ticket::Model, ApiError> {
+    match found.merged_into_id {
+        Some(primary) => Err(ApiError::conflict(
+            "ticket_merged",
+            format!("this ticket was merged into {primary}; work on that ticket instead"),
+        )),
+        None => Ok(found),
+    }
+}
+
+/// Merges secondary tickets into a primary one of the same tenant: their conversation moves to
+/// the primary, they are closed and point at it, and both sides record it in their history.
+///
+/// # Errors
+/// 404 for tickets outside the scope, 409 for tickets already merged, 422 for a primary among
+/// the secondaries, tickets of another tenant or more than 50 secondaries.
+pub async fn merge(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    id: Uuid,
+    secondary_ids: Vec<Uuid>,
+) -> Result<ticket::Model, ApiError> {
+    let scope = &principal.scope;
+    let mut secondary_ids = secondary_ids;
+    secondary_ids.sort();
+    secondary_ids.dedup();
+    if secondary_ids.is_empty() || secondary_ids.len() > 50 {
+        return Err(ApiError::invalid(
+            "secondary_ids",
+            "give 1 to 50 tickets to merge",
+        ));
+    }
+    if secondary_ids.contains(&id) {
+        return Err(ApiError::invalid(
+            "secondary_ids",
+            "a ticket cannot be merged into itself",
+        ));
+    }
+    let primary = unmerged(get(db, scope, id).await?)?;
+    let secondaries = ticket::Entity::scoped(scope)
+        .filter(ticket::Column::Id.is_in(secondary_ids.clone()))
+        .all(db)
+        .await?;
+    if secondaries.len() != secondary_ids.len() {
+        return Err(ApiError::NotFound("ticket"));
+    }
+    if secondaries.iter().any(|t| t.tenant_id != primary.tenant_id) {
+        return Err(ApiError::invalid(
+            "secondary_ids",
+            "only tickets of the primary's tenant can be merged",
+        ));
+    }
+    let secondaries = secondaries
+        .into_iter()
+        .map(unmerged)
+        .collect::<Result<Vec<_>, _>>()?;
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    ticket_message::Entity::scoped_update(scope)
+        .col_expr(ticket_message::Column::TicketId, Expr::value(primary.id))
+        .filter(ticket_message::Column::TicketId.is_in(secondary_ids.clone()))
+        .exec(&txn)
+        .await?;
+    for secondary in &secondaries {
+        let closed = ticket::Entity::scoped_update(scope)
+            .col_expr(
+                ticket::Column::Status,
+                Expr::value(TicketStatus::Closed.as_str()),
+            )
+            .col_expr(ticket::Column::ClosedAt, Expr::value(now))
+            .col_expr(ticket::Column::MergedIntoId, Expr::value(primary.id))
+            .col_expr(
+                ticket::Column::Version,
+                Expr::col(ticket::Column::Version).add(1),
+            )
+            .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
+            .filter(ticket::Column::Id.eq(secondary.id))
+            .filter(ticket::Column::MergedIntoId.is_null())
+            .exec(&txn)
+            .await?;
+        if closed.rows_affected == 0 {
+            return Err(ApiError::conflict(
+                "ticket_merged",
+                "a ticket was merged elsewhere at the same moment; reload and retry",
+            ));
+        }
+        let merged_into = json!({"ticket_id": primary.id, "number": primary.number});
+        activity(
+            principal,
+            secondary,
+            "merged_into",
+            Some(json!(secondary.status)),
+            Some(merged_into),
+        )
+        .insert(&txn)
+        .await?;
+    }
+    let merged: Vec<Value> = secondaries
+        .iter()
+        .map(|t| json!({"ticket_id": t.id, "number": t.number}))
+        .collect();
+    activity(
+        principal,
+        &primary,
+        "merged",
+        None,
+        Some(Value::from(merged)),
+    )
+    .insert(&txn)
+    .await?;
+    ticket::Entity::scoped_update(scope)
+        .col_expr(
+            ticket::Column::Version,
+            Expr::col(ticket::Column::Version).add(1),
+        )
+        .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
+        .filter(ticket::Column::Id.eq(primary.id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    get(db, scope, id).await
 }
 
 /// A ticket in the scope.
@@ -400,7 +524,7 @@ pub async fn update(
     body: UpdateTicket,
 ) -> Result<ticket::Model, ApiError> {
     let scope = &principal.scope;
-    let found = get(db, scope, id).await?;
+    let found = unmerged(get(db, scope, id).await?)?;
     if expected_version.is_some_and(|v| v != found.version) {
         return Err(ApiError::PreconditionFailed(
             "the ticket changed since you read it; reload and retry".into(),
@@ -561,7 +685,7 @@ pub async fn add_message(
     }
     let (html, text) = render_body(body)?;
     let scope = &principal.scope;
-    let found = get(db, scope, id).await?;
+    let found = unmerged(get(db, scope, id).await?)?;
     let now = Utc::now();
     let kind = if note { "note" } else { "reply" };
     let txn = db.begin().await?;
