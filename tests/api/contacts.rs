@@ -167,3 +167,152 @@ async fn companies_own_domains_and_contacts_join_them_by_e_mail() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn duplicates_merge_and_personal_data_is_exported_then_erased() {
+    let app = spawn_app().await;
+    let tree = app.tree().await;
+    let by_mail = body(app.post("/api/v1/tickets", &tree.agent_a, &json!({"subject": "Ana Silva cannot log in", "description": "I am Ana Silva, student 42", "requester": {"email": "ana@uni-a.example", "name": "Ana Silva"}})).await).await;
+    let by_whatsapp = body(
+        app.post(
+            "/api/v1/tickets",
+            &tree.agent_a,
+            &json!({"subject": "login", "requester": {"whatsapp_id": "351912345678"}}),
+        )
+        .await,
+    )
+    .await;
+    let primary = by_mail["requester_id"].as_str().unwrap().to_owned();
+    let duplicate = by_whatsapp["requester_id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!(
+            "/api/v1/tickets/{}/replies",
+            by_mail["id"].as_str().unwrap()
+        ),
+        &tree.agent_a,
+        &json!({"body": "Try again, Ana"}),
+    )
+    .await;
+    app.post(
+        &format!("/api/v1/tickets/{}/notes", by_mail["id"].as_str().unwrap()),
+        &tree.agent_a,
+        &json!({"body": "internal remark"}),
+    )
+    .await;
+
+    assert_problem(
+        app.post(
+            &format!("/api/v1/contacts/{primary}/merge"),
+            &tree.agent_a,
+            &json!({"secondary_ids": [primary]}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let merged = app
+        .post(
+            &format!("/api/v1/contacts/{primary}/merge"),
+            &tree.agent_a,
+            &json!({"secondary_ids": [duplicate]}),
+        )
+        .await;
+    assert_eq!(merged.status(), StatusCode::OK);
+    let merged = body(merged).await;
+    assert_eq!(merged["email"], "ana@uni-a.example");
+    assert_eq!(merged["whatsapp_id"], "351912345678");
+    assert_problem(
+        app.get(&format!("/api/v1/contacts/{duplicate}"), &tree.agent_a)
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let moved = body(
+        app.get(
+            &format!("/api/v1/tickets/{}", by_whatsapp["id"].as_str().unwrap()),
+            &tree.agent_a,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(moved["requester_id"], primary.as_str());
+    let history = body(
+        app.get(
+            &format!(
+                "/api/v1/tickets/{}/activities",
+                by_whatsapp["id"].as_str().unwrap()
+            ),
+            &tree.agent_a,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        history.as_array().unwrap().last().unwrap()["field"],
+        "requester_id"
+    );
+
+    let export = body(
+        app.get(&format!("/api/v1/contacts/{primary}/export"), &tree.agent_a)
+            .await,
+    )
+    .await;
+    assert_eq!(export["contact"]["email"], "ana@uni-a.example");
+    assert_eq!(export["tickets"].as_array().unwrap().len(), 2);
+    let first = &export["tickets"][0];
+    assert_eq!(first["description"], "I am Ana Silva, student 42");
+    assert_eq!(
+        first["messages"].as_array().unwrap().len(),
+        1,
+        "internal notes are not exported"
+    );
+
+    assert_problem(
+        app.post(
+            &format!("/api/v1/contacts/{primary}/erase"),
+            &tree.agent_a,
+            &json!({}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "insufficient_scope",
+    )
+    .await;
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/contacts/{primary}/erase"),
+            &tree.admin_a,
+            &json!({})
+        )
+        .await
+        .status(),
+        StatusCode::NO_CONTENT
+    );
+    let erased = body(
+        app.get(&format!("/api/v1/contacts/{primary}/export"), &tree.agent_a)
+            .await,
+    )
+    .await;
+    assert_eq!(erased["contact"]["name"], "Erased contact");
+    assert!(erased["contact"]["email"].is_null() && erased["contact"]["whatsapp_id"].is_null());
+    assert_eq!(
+        erased["tickets"].as_array().unwrap().len(),
+        2,
+        "the tickets stay for the statistics"
+    );
+    assert!(!erased.to_string().contains("Ana Silva"), "{erased}");
+    let history = body(
+        app.get(
+            &format!(
+                "/api/v1/tickets/{}/activities",
+                by_mail["id"].as_str().unwrap()
+            ),
+            &tree.agent_a,
+        )
+        .await,
+    )
+    .await;
+    assert!(!history.to_string().contains("Ana Silva"), "{history}");
+}

@@ -147,6 +147,21 @@ async fn partner_b_cannot_see_or_touch_anything_of_partner_a() {
             "/api/v1/contacts".into(),
             Some(json!({"tenant_id": a, "email": "x@y.example"})),
         ),
+        (
+            Method::POST,
+            format!("/api/v1/contacts/{contact_a}/merge"),
+            Some(json!({"secondary_ids": [uuid::Uuid::now_v7()]})),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/contacts/{contact_a}/export"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/contacts/{contact_a}/erase"),
+            Some(json!({})),
+        ),
         (Method::GET, format!("/api/v1/tickets/{ticket_a}"), None),
         (
             Method::PATCH,

@@ -133,3 +133,51 @@ impl From<entity::contact::Model> for ContactDto {
         }
     }
 }
+
+/// Body of `POST /contacts/{id}/merge`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeContacts {
+    /// Contacts of the same tenant to fold into this one (1-20): their tickets move here, the
+    /// identifiers this contact lacks are taken over, and they are deleted.
+    pub secondary_ids: Vec<Uuid>,
+}
+
+/// One ticket in a personal-data export.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExportedTicket {
+    /// Ticket id.
+    pub id: Uuid,
+    /// Number.
+    pub number: i64,
+    /// Subject.
+    pub subject: String,
+    /// Description.
+    pub description: String,
+    /// Status.
+    pub status: String,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// The public conversation (no internal notes).
+    pub messages: Vec<ExportedMessage>,
+}
+
+/// One message in a personal-data export.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExportedMessage {
+    /// `incoming` or `reply`.
+    pub kind: String,
+    /// Plain text.
+    pub body_text: String,
+    /// Written.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Everything the service holds about one contact.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactExport {
+    /// The contact.
+    pub contact: ContactDto,
+    /// The contact's tickets with their public conversation.
+    pub tickets: Vec<ExportedTicket>,
+}

@@ -1,7 +1,9 @@
 //! HTTP endpoints of contacts.
-use super::dto::{ContactDto, ContactFilter, CreateContact, UpdateContact};
+use super::dto::{
+    ContactDto, ContactExport, ContactFilter, CreateContact, MergeContacts, UpdateContact,
+};
 use super::service;
-use crate::auth::principal::{Authorized, TicketsRead, TicketsWrite};
+use crate::auth::principal::{Admin, Authorized, TicketsRead, TicketsWrite};
 use crate::error::{ApiError, Problem};
 use crate::http::pagination::{self, Page, PageQuery};
 use crate::state::AppState;
@@ -15,7 +17,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_contact)
         .service(list_contacts)
         .service(get_contact)
-        .service(update_contact);
+        .service(update_contact)
+        .service(merge_contacts)
+        .service(export_contact)
+        .service(erase_contact);
 }
 
 /// Creates a contact (a requester).
@@ -121,4 +126,77 @@ async fn update_contact(
     Ok(HttpResponse::Ok().json(ContactDto::from(
         service::update(&state.db, &auth.scope, id.into_inner(), body.into_inner()).await?,
     )))
+}
+
+/// Folds duplicate contacts into this one: their tickets move here (recorded in each ticket's
+/// history), missing identifiers are taken over, and the duplicates are deleted.
+#[utoipa::path(
+    tag = "contacts",
+    params(("id" = Uuid, Path, description = "The contact to keep")),
+    request_body = MergeContacts,
+    responses(
+        (status = 200, description = "The merged contact", body = ContactDto),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "A contact is not in the caller's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Self-merge, another tenant's contact, or too many", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["tickets:write"]), ("api_key" = ["tickets:write"]))
+)]
+#[post("/contacts/{id}/merge")]
+async fn merge_contacts(
+    state: web::Data<AppState>,
+    auth: Authorized<TicketsWrite>,
+    id: web::Path<Uuid>,
+    body: web::Json<MergeContacts>,
+) -> Result<HttpResponse, ApiError> {
+    let merged = service::merge(
+        &state.db,
+        &auth,
+        id.into_inner(),
+        body.into_inner().secondary_ids,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(ContactDto::from(merged)))
+}
+
+/// Everything held about a contact (a data subject's access request).
+#[utoipa::path(
+    tag = "contacts",
+    params(("id" = Uuid, Path, description = "Contact id")),
+    responses(
+        (status = 200, description = "The contact's data", body = ContactExport),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found in the caller's scope", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["tickets:read"]), ("api_key" = ["tickets:read"]))
+)]
+#[get("/contacts/{id}/export")]
+async fn export_contact(
+    state: web::Data<AppState>,
+    auth: Authorized<TicketsRead>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(service::export(&state.db, &auth.scope, id.into_inner()).await?))
+}
+
+/// Erases a contact's personal data on request; the tickets stay, anonymised.
+#[utoipa::path(
+    tag = "contacts",
+    params(("id" = Uuid, Path, description = "Contact id")),
+    responses(
+        (status = 204, description = "Erased"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Needs the admin permission", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found in the caller's scope", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin"]), ("api_key" = ["admin"]))
+)]
+#[post("/contacts/{id}/erase")]
+async fn erase_contact(
+    state: web::Data<AppState>,
+    auth: Authorized<Admin>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    service::erase(&state.db, &auth, id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -1,13 +1,17 @@
 //! The rules of contacts; every query goes through the caller's scope.
+use super::dto::{ContactDto, ContactExport, ExportedMessage, ExportedTicket};
 use super::dto::{ContactFields, UpdateContact};
 use crate::error::ApiError;
 use crate::http::pagination::PageRequest;
 use chrono::Utc;
-use entity::{company, contact};
+use entity::{company, contact, ticket, ticket_activity, ticket_message};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use serde_json::json;
 use tenants::{Scope, Scoped};
 use uuid::Uuid;
 
@@ -333,4 +337,232 @@ pub async fn update(
     active.company_id = Set(company_id);
     active.updated_at = Set(Utc::now());
     active.update(db).await.map_err(exists)
+}
+
+/// Everything held about a contact: its fields and its tickets with their public conversation.
+///
+/// # Errors
+/// 404 outside the scope.
+pub async fn export(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    id: Uuid,
+) -> Result<ContactExport, ApiError> {
+    let found = get(db, scope, id).await?;
+    let tickets = ticket::Entity::scoped(scope)
+        .filter(ticket::Column::RequesterId.eq(found.id))
+        .order_by_asc(ticket::Column::Id)
+        .all(db)
+        .await?;
+    let messages = ticket_message::Entity::scoped(scope)
+        .filter(
+            ticket_message::Column::TicketId
+                .is_in(tickets.iter().map(|t| t.id).collect::<Vec<_>>()),
+        )
+        .filter(ticket_message::Column::Kind.ne("note"))
+        .order_by_asc(ticket_message::Column::Id)
+        .all(db)
+        .await?;
+    let tickets = tickets
+        .into_iter()
+        .map(|t| ExportedTicket {
+            messages: messages
+                .iter()
+                .filter(|m| m.ticket_id == t.id)
+                .map(|m| ExportedMessage {
+                    kind: m.kind.clone(),
+                    body_text: m.body_text.clone(),
+                    created_at: m.created_at,
+                })
+                .collect(),
+            id: t.id,
+            number: t.number,
+            subject: t.subject,
+            description: t.description,
+            status: t.status,
+            created_at: t.created_at,
+        })
+        .collect();
+    Ok(ContactExport {
+        contact: ContactDto::from(found),
+        tickets,
+    })
+}
+
+/// Erases a contact's personal data on request: its identifiers and name go, its tickets stay
+/// (for the numbers) with their subject, description and the requester's own messages blanked.
+///
+/// # Errors
+/// 404 outside the scope.
+pub async fn erase(
+    db: &DatabaseConnection,
+    principal: &crate::auth::principal::Principal,
+    id: Uuid,
+) -> Result<(), ApiError> {
+    use sea_orm::sea_query::ExprTrait as _;
+    let scope = &principal.scope;
+    let found = get(db, scope, id).await?;
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    let mut active: contact::ActiveModel = found.clone().into();
+    active.name = Set("Erased contact".into());
+    active.email = Set(None);
+    active.phone = Set(None);
+    active.whatsapp_id = Set(None);
+    active.telegram_id = Set(None);
+    active.locale = Set(None);
+    active.time_zone = Set(None);
+    active.updated_at = Set(now);
+    active.update(&txn).await?;
+    let tickets = ticket::Entity::scoped(scope)
+        .filter(ticket::Column::RequesterId.eq(found.id))
+        .all(&txn)
+        .await?;
+    let ids: Vec<Uuid> = tickets.iter().map(|t| t.id).collect();
+    for t in &tickets {
+        ticket::Entity::scoped_update(scope)
+            .col_expr(
+                ticket::Column::Subject,
+                Expr::value(format!("Erased ticket #{}", t.number)),
+            )
+            .col_expr(ticket::Column::Description, Expr::value(""))
+            .col_expr(
+                ticket::Column::Version,
+                Expr::col(ticket::Column::Version).add(1),
+            )
+            .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
+            .filter(ticket::Column::Id.eq(t.id))
+            .exec(&txn)
+            .await?;
+    }
+    ticket_message::Entity::scoped_update(scope)
+        .col_expr(ticket_message::Column::BodyText, Expr::value("[erased]"))
+        .col_expr(
+            ticket_message::Column::BodyHtml,
+            Expr::value("<p>[erased]</p>"),
+        )
+        .filter(ticket_message::Column::TicketId.is_in(ids.clone()))
+        .filter(ticket_message::Column::Kind.eq("incoming"))
+        .exec(&txn)
+        .await?;
+    // The history kept old subjects and descriptions; they go too.
+    ticket_activity::Entity::scoped_update(scope)
+        .col_expr(
+            ticket_activity::Column::OldValue,
+            Expr::value(Option::<serde_json::Value>::None),
+        )
+        .col_expr(
+            ticket_activity::Column::NewValue,
+            Expr::value(json!({"erased": true})),
+        )
+        .filter(ticket_activity::Column::TicketId.is_in(ids))
+        .filter(ticket_activity::Column::Field.is_in(["created", "subject", "description"]))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    tracing::info!(contact = %found.id, by = %principal.actor_id(), "contact erased on request");
+    Ok(())
+}
+
+/// Folds secondary contacts into a primary one of the same tenant.
+///
+/// # Errors
+/// 404 for contacts outside the scope, 422 for self-merge, contacts of another tenant or more
+/// than 20.
+pub async fn merge(
+    db: &DatabaseConnection,
+    principal: &crate::auth::principal::Principal,
+    id: Uuid,
+    secondary_ids: Vec<Uuid>,
+) -> Result<contact::Model, ApiError> {
+    let scope = &principal.scope;
+    let mut secondary_ids = secondary_ids;
+    secondary_ids.sort();
+    secondary_ids.dedup();
+    if secondary_ids.is_empty() || secondary_ids.len() > 20 {
+        return Err(ApiError::invalid(
+            "secondary_ids",
+            "give 1 to 20 contacts to merge",
+        ));
+    }
+    if secondary_ids.contains(&id) {
+        return Err(ApiError::invalid(
+            "secondary_ids",
+            "a contact cannot be merged into itself",
+        ));
+    }
+    let primary = get(db, scope, id).await?;
+    let secondaries = contact::Entity::scoped(scope)
+        .filter(contact::Column::Id.is_in(secondary_ids.clone()))
+        .all(db)
+        .await?;
+    if secondaries.len() != secondary_ids.len() {
+        return Err(ApiError::NotFound("contact"));
+    }
+    if secondaries.iter().any(|c| c.tenant_id != primary.tenant_id) {
+        return Err(ApiError::invalid(
+            "secondary_ids",
+            "only contacts of the primary's tenant can be merged",
+        ));
+    }
+    let mut merged = primary.clone();
+    for secondary in &secondaries {
+        merged.email = merged.email.or_else(|| secondary.email.clone());
+        merged.phone = merged.phone.or_else(|| secondary.phone.clone());
+        merged.whatsapp_id = merged.whatsapp_id.or_else(|| secondary.whatsapp_id.clone());
+        merged.telegram_id = merged.telegram_id.or_else(|| secondary.telegram_id.clone());
+        merged.locale = merged.locale.or_else(|| secondary.locale.clone());
+        merged.time_zone = merged.time_zone.or_else(|| secondary.time_zone.clone());
+        merged.company_id = merged.company_id.or(secondary.company_id);
+    }
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    let moved = ticket::Entity::scoped(scope)
+        .filter(ticket::Column::RequesterId.is_in(secondary_ids.clone()))
+        .all(&txn)
+        .await?;
+    let bump_version = {
+        use sea_orm::sea_query::ExprTrait as _;
+        Expr::col(ticket::Column::Version).add(1)
+    };
+    ticket::Entity::scoped_update(scope)
+        .col_expr(ticket::Column::RequesterId, Expr::value(primary.id))
+        .col_expr(ticket::Column::Version, bump_version)
+        .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
+        .filter(ticket::Column::RequesterId.is_in(secondary_ids.clone()))
+        .exec(&txn)
+        .await?;
+    let (actor_type, actor_id) = crate::tickets::service::actor(principal);
+    for t in &moved {
+        ticket_activity::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(t.tenant_id),
+            ticket_id: Set(t.id),
+            actor_type: Set(actor_type.to_owned()),
+            actor_id: Set(actor_id),
+            field: Set("requester_id".into()),
+            old_value: Set(Some(json!(t.requester_id))),
+            new_value: Set(Some(json!(primary.id))),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    // Identifiers are unique per tenant: the secondaries go before the primary takes theirs.
+    contact::Entity::scoped_delete(scope)
+        .filter(contact::Column::Id.is_in(secondary_ids))
+        .exec(&txn)
+        .await?;
+    let mut active: contact::ActiveModel = primary.into();
+    active.email = Set(merged.email);
+    active.phone = Set(merged.phone);
+    active.whatsapp_id = Set(merged.whatsapp_id);
+    active.telegram_id = Set(merged.telegram_id);
+    active.locale = Set(merged.locale);
+    active.time_zone = Set(merged.time_zone);
+    active.company_id = Set(merged.company_id);
+    active.updated_at = Set(now);
+    let stored = active.update(&txn).await.map_err(exists)?;
+    txn.commit().await?;
+    Ok(stored)
 }

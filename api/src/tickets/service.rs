@@ -77,7 +77,8 @@ pub fn check_tags(tags: Vec<String>) -> Result<Vec<String>, ApiError> {
     Ok(clean)
 }
 
-fn actor(principal: &Principal) -> (&'static str, Option<Uuid>) {
+/// Who is acting, as the history records it: actor type and id.
+pub fn actor(principal: &Principal) -> (&'static str, Option<Uuid>) {
     match &principal.actor {
         Actor::User { id, .. } => ("user", Some(*id)),
         Actor::ApiKey { id, .. } => ("api_key", Some(*id)),
