@@ -1,6 +1,7 @@
 //! The helpdesk HTTP API: one module per capability, each with its routes (thin: extract,
 //! authorise, call), its service (rules and scoped queries) and its DTOs.
 
+pub mod agents;
 pub mod api_keys;
 pub mod auth;
 pub mod cache;

@@ -29,7 +29,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(crate::companies::routes::configure)
             .configure(crate::contacts::routes::configure)
             .configure(crate::tickets::routes::configure)
-            .configure(crate::reports::routes::configure),
+            .configure(crate::reports::routes::configure)
+            .configure(crate::agents::routes::configure),
     );
 }
 

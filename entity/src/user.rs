@@ -18,6 +18,8 @@ pub struct Model {
     /// `active` or `deactivated`.
     pub status: String,
     pub deactivated_at: Option<DateTimeUtc>,
+    /// `on_shift`, `off_shift` or `away`.
+    pub availability: String,
     pub password_changed_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -1,6 +1,7 @@
 //! The integration suite: one binary, each test on its own server and database.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
+mod agents;
 mod api_keys;
 mod auth;
 mod bootstrap;

@@ -22,6 +22,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(add_reply)
         .service(add_note)
         .service(merge_tickets)
+        .service(take_ticket)
         .service(get_conversation)
         .service(get_activities);
 }
@@ -310,4 +311,27 @@ async fn merge_tickets(
     )
     .await?;
     Ok(ticket_response(HttpResponse::Ok(), primary))
+}
+
+/// Assigns the ticket to the calling agent.
+#[utoipa::path(
+    tag = "tickets",
+    params(("id" = Uuid, Path, description = "Ticket id")),
+    responses(
+        (status = 200, description = "Now assigned to the caller", body = TicketDto),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a signed-in agent", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found in the caller's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The ticket was merged", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["tickets:write"]))
+)]
+#[post("/tickets/{id}/take")]
+async fn take_ticket(
+    state: web::Data<AppState>,
+    auth: Authorized<TicketsWrite>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let taken = service::take(&state.db, &auth, id.into_inner()).await?;
+    Ok(ticket_response(HttpResponse::Ok(), taken))
 }

@@ -86,7 +86,8 @@ pub fn actor(principal: &Principal) -> (&'static str, Option<Uuid>) {
     }
 }
 
-fn activity(
+/// A history row of `found` for `field`, written by `principal`.
+pub fn activity(
     principal: &Principal,
     found: &ticket::Model,
     field: &str,
@@ -641,6 +642,29 @@ pub async fn update(
     }
     txn.commit().await?;
     get(db, scope, id).await
+}
+
+/// Assigns a ticket to the calling agent.
+///
+/// # Errors
+/// As [`update`]; 403 for API keys, 422 for callers who cannot work the ticket's tenant.
+pub async fn take(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<ticket::Model, ApiError> {
+    let me = principal.user_id()?;
+    update(
+        db,
+        principal,
+        id,
+        None,
+        UpdateTicket {
+            assignee_id: Some(Some(me)),
+            ..UpdateTicket::default()
+        },
+    )
+    .await
 }
 
 /// Sanitised HTML and plain text of a message body.

@@ -85,6 +85,8 @@ pub struct UserDto {
     pub role: String,
     /// `active` or `deactivated`.
     pub status: String,
+    /// `on_shift`, `off_shift` or `away`.
+    pub availability: String,
     /// Groups the user belongs to.
     pub group_ids: Vec<Uuid>,
     /// When deactivated.
@@ -100,6 +102,7 @@ impl UserDto {
     pub fn new(model: entity::user::Model, group_ids: Vec<Uuid>) -> Self {
         Self {
             group_ids,
+            availability: model.availability,
             id: model.id,
             tenant_id: model.tenant_id,
             email: model.email,

@@ -127,6 +127,7 @@ pub async fn insert_user(
         password_hash: Set(hash),
         status: Set("active".into()),
         deactivated_at: Set(None),
+        availability: Set("on_shift".into()),
         password_changed_at: Set(now),
         created_at: Set(now),
         updated_at: Set(now),

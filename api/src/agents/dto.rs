@@ -1,0 +1,55 @@
+//! Request and response bodies of the agent endpoints.
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Whether an agent takes work now.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Availability {
+    /// Working; receives tickets.
+    OnShift,
+    /// Not working.
+    OffShift,
+    /// Briefly away; keeps tickets, receives none.
+    Away,
+}
+
+impl Availability {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Availability::OnShift => "on_shift",
+            Availability::OffShift => "off_shift",
+            Availability::Away => "away",
+        }
+    }
+}
+
+/// Body of `PUT /agents/{id}/availability`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetAvailability {
+    /// The new availability.
+    pub availability: Availability,
+}
+
+/// One ticket moved by a hand-off.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HandedOver {
+    /// Ticket.
+    pub ticket_id: Uuid,
+    /// Its number.
+    pub number: i64,
+    /// The colleague who has it now.
+    pub assignee_id: Uuid,
+}
+
+/// What a hand-off did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HandoffReport {
+    /// Tickets moved to colleagues on shift, each with a private note.
+    pub moved: Vec<HandedOver>,
+    /// Tickets that stayed because no colleague on shift could take them.
+    pub kept: Vec<Uuid>,
+}

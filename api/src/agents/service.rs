@@ -1,0 +1,209 @@
+//! The rules of availability and hand-offs; every query goes through the caller's scope.
+use super::dto::{Availability, HandedOver, HandoffReport};
+use crate::auth::principal::Principal;
+use crate::error::ApiError;
+use crate::tickets::service::activity;
+use chrono::Utc;
+use entity::{group_member, tenant, ticket, ticket_message, user};
+use sea_orm::sea_query::{Expr, ExprTrait as _};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, PaginatorTrait, QueryFilter, QueryOrder,
+    Set, TransactionTrait,
+};
+use serde_json::json;
+use std::collections::HashMap;
+use tenants::{Role, Scoped};
+use uuid::Uuid;
+
+/// Ticket states that still need an agent.
+const OPEN_STATES: [&str; 3] = ["open", "pending", "on_hold"];
+
+/// The agent, if the caller may manage its shift: the agent itself, a supervisor or an admin.
+async fn managed_agent(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<user::Model, ApiError> {
+    let agent = user::Entity::scoped_by_id(&principal.scope, id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("agent"))?;
+    let is_self = principal.user_id().ok() == Some(agent.id);
+    if !(is_self || principal.has("admin") || principal.role() == Some(Role::Supervisor)) {
+        return Err(ApiError::forbidden(
+            "insufficient_scope",
+            "only the agent, a supervisor or an admin manages a shift",
+        ));
+    }
+    Ok(agent)
+}
+
+/// Sets an agent's availability.
+///
+/// # Errors
+/// 404 outside the scope, 403 for other agents.
+pub async fn set_availability(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    id: Uuid,
+    availability: Availability,
+) -> Result<user::Model, ApiError> {
+    let agent = managed_agent(db, principal, id).await?;
+    let mut active: user::ActiveModel = agent.into();
+    active.availability = Set(availability.as_str().to_owned());
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(db).await?)
+}
+
+/// Moves an agent's unfinished tickets to colleagues on shift: for each ticket, the members of
+/// its group (or, without a group, of the agent's groups) who are active, on shift and may work
+/// the ticket's tenant; the one with the fewest unfinished tickets takes it. Each moved ticket
+/// gets a private note and a history entry; the requester sees nothing.
+///
+/// # Errors
+/// 404 outside the scope, 403 for other agents.
+pub async fn handoff(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<HandoffReport, ApiError> {
+    let scope = &principal.scope;
+    let agent = managed_agent(db, principal, id).await?;
+    let tickets = ticket::Entity::scoped(scope)
+        .filter(ticket::Column::AssigneeId.eq(agent.id))
+        .filter(ticket::Column::Status.is_in(OPEN_STATES))
+        .filter(ticket::Column::MergedIntoId.is_null())
+        .order_by_asc(ticket::Column::Id)
+        .all(db)
+        .await?;
+    let own_groups: Vec<Uuid> = group_member::Entity::scoped(scope)
+        .filter(group_member::Column::UserId.eq(agent.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.group_id)
+        .collect();
+    let mut load: HashMap<Uuid, u64> = HashMap::new();
+    let mut paths: HashMap<Uuid, String> = HashMap::new();
+    let mut moves: Vec<(ticket::Model, user::Model)> = Vec::new();
+    let mut kept = Vec::new();
+    for t in tickets {
+        let groups = match t.group_id {
+            Some(group) => vec![group],
+            None => own_groups.clone(),
+        };
+        let members: Vec<Uuid> = group_member::Entity::scoped(scope)
+            .filter(group_member::Column::GroupId.is_in(groups))
+            .filter(group_member::Column::UserId.ne(agent.id))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|m| m.user_id)
+            .collect();
+        let candidates = user::Entity::scoped(scope)
+            .filter(user::Column::Id.is_in(members))
+            .filter(user::Column::Status.eq("active"))
+            .filter(user::Column::Availability.eq(Availability::OnShift.as_str()))
+            .filter(user::Column::Role.ne(Role::ClientAdmin.as_str()))
+            .all(db)
+            .await?;
+        let ticket_path = tenant_path(db, principal, &mut paths, t.tenant_id).await?;
+        let mut best: Option<(u64, user::Model)> = None;
+        for candidate in candidates {
+            let candidate_path =
+                tenant_path(db, principal, &mut paths, candidate.tenant_id).await?;
+            if !ticket_path.starts_with(&candidate_path) {
+                continue;
+            }
+            let open = match load.get(&candidate.id) {
+                Some(open) => *open,
+                None => {
+                    let open = ticket::Entity::scoped(scope)
+                        .filter(ticket::Column::AssigneeId.eq(candidate.id))
+                        .filter(ticket::Column::Status.is_in(OPEN_STATES))
+                        .count(db)
+                        .await?;
+                    load.insert(candidate.id, open);
+                    open
+                }
+            };
+            if best.as_ref().is_none_or(|(fewest, _)| open < *fewest) {
+                best = Some((open, candidate));
+            }
+        }
+        match best {
+            Some((_, colleague)) => {
+                *load.entry(colleague.id).or_default() += 1;
+                moves.push((t, colleague));
+            }
+            None => kept.push(t.id),
+        }
+    }
+
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    let mut moved = Vec::new();
+    for (t, colleague) in moves {
+        ticket::Entity::scoped_update(scope)
+            .col_expr(ticket::Column::AssigneeId, Expr::value(colleague.id))
+            .col_expr(
+                ticket::Column::Version,
+                Expr::col(ticket::Column::Version).add(1),
+            )
+            .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
+            .filter(ticket::Column::Id.eq(t.id))
+            .filter(ticket::Column::AssigneeId.eq(agent.id))
+            .exec(&txn)
+            .await?;
+        activity(
+            principal,
+            &t,
+            "assignee_id",
+            Some(json!(agent.id)),
+            Some(json!(colleague.id)),
+        )
+        .insert(&txn)
+        .await?;
+        let note = format!(
+            "Handed over from {} to {} at the end of a shift.",
+            agent.name, colleague.name
+        );
+        ticket_message::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(t.tenant_id),
+            ticket_id: Set(t.id),
+            kind: Set("note".into()),
+            author_user_id: Set(principal.user_id().ok()),
+            author_contact_id: Set(None),
+            body_html: Set(format!("<p>{}</p>", ammonia::clean_text(&note))),
+            body_text: Set(note),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        moved.push(HandedOver {
+            ticket_id: t.id,
+            number: t.number,
+            assignee_id: colleague.id,
+        });
+    }
+    txn.commit().await?;
+    Ok(HandoffReport { moved, kept })
+}
+
+async fn tenant_path(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    cache: &mut HashMap<Uuid, String>,
+    id: Uuid,
+) -> Result<String, ApiError> {
+    if let Some(path) = cache.get(&id) {
+        return Ok(path.clone());
+    }
+    let found = tenant::Entity::scoped_by_id(&principal.scope, id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("tenant"))?;
+    cache.insert(id, found.path.clone());
+    Ok(found.path)
+}
