@@ -34,6 +34,8 @@ pub struct Model {
     pub closed_at: Option<DateTimeUtc>,
     /// The ticket this one was merged into (it is closed and takes no more replies).
     pub merged_into_id: Option<Uuid>,
+    /// Subject and description lower-cased with Unicode rules, for word search.
+    pub search_text: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,6 +7,7 @@ mod m20261125_000002_groups;
 mod m20261125_000003_tickets;
 mod m20261125_000004_ticket_merge;
 mod m20261125_000005_availability;
+mod m20261125_000006_ticket_search;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_tickets::Migration),
             Box::new(m20261125_000004_ticket_merge::Migration),
             Box::new(m20261125_000005_availability::Migration),
+            Box::new(m20261125_000006_ticket_search::Migration),
         ]
     }
 }

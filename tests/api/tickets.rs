@@ -722,3 +722,44 @@ async fn merging_moves_the_conversation_and_closes_the_secondaries() {
         "refused merges changed nothing"
     );
 }
+
+#[tokio::test]
+async fn word_search_ignores_case_in_any_script() {
+    let app = spawn_app().await;
+    let tree = app.tree().await;
+    let ticket = new_ticket(&app, &tree.agent_a, json!({"subject": "Камера не работает на экзамене", "description": "Проверка оборудования",
+                                                        "requester": {"whatsapp_id": "79161234567"}})).await;
+    new_ticket(&app, &tree.agent_a, from_student("Camera check fails")).await;
+    let search = |q: &'static str| {
+        let app = &app;
+        let token = tree.agent_a.clone();
+        async move {
+            let response = app
+                .request(Method::GET, "/api/v1/tickets", Some(&token))
+                .query(&[("q", q)])
+                .send()
+                .await
+                .unwrap();
+            body(response).await["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["number"].as_i64().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(search("камера").await, [1]);
+    assert_eq!(search("КАМЕРА").await, [1]);
+    assert_eq!(search("оборудования").await, [1]);
+    assert_eq!(search("CAMERA").await, [2]);
+    assert_eq!(search("микрофон").await, Vec::<i64>::new());
+    // Edits are searchable at once.
+    app.patch(
+        &format!("/api/v1/tickets/{}", ticket["id"].as_str().unwrap()),
+        &tree.agent_a,
+        &json!({"subject": "Микрофон не работает"}),
+    )
+    .await;
+    assert_eq!(search("микрофон").await, [1]);
+    assert_eq!(search("камера").await, Vec::<i64>::new());
+}

@@ -427,6 +427,13 @@ pub async fn erase(
             )
             .col_expr(ticket::Column::Description, Expr::value(""))
             .col_expr(
+                ticket::Column::SearchText,
+                Expr::value(crate::tickets::service::search_text(
+                    &format!("Erased ticket #{}", t.number),
+                    "",
+                )),
+            )
+            .col_expr(
                 ticket::Column::Version,
                 Expr::col(ticket::Column::Version).add(1),
             )

@@ -10,7 +10,7 @@ use crate::http::pagination::PageRequest;
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use entity::{company, group, tenant, ticket, ticket_activity, ticket_message, user};
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, QueryFilter,
     QueryOrder, QuerySelect, Set, TransactionTrait,
@@ -48,6 +48,11 @@ fn check_type(ticket_type: Option<String>) -> Result<Option<String>, ApiError> {
         ));
     }
     Ok(ticket_type)
+}
+
+/// The lower-cased text that word search matches, from a ticket's subject and description.
+pub fn search_text(subject: &str, description: &str) -> String {
+    format!("{}\n{}", subject.to_lowercase(), description.to_lowercase())
 }
 
 /// Normalises tags: trimmed, lower-cased, unique, at most [`MAX_TAGS`] of 1-64 characters.
@@ -259,7 +264,7 @@ pub async fn create(
     };
     let status = body.status.unwrap_or(TicketStatus::Open);
     let now = Utc::now();
-    let ticket = ticket::Model {
+    let mut ticket = ticket::Model {
         id: Uuid::now_v7(),
         tenant_id,
         number: 0,
@@ -285,7 +290,9 @@ pub async fn create(
         resolved_at: (status == TicketStatus::Resolved).then_some(now),
         closed_at: (status == TicketStatus::Closed).then_some(now),
         merged_into_id: None,
+        search_text: String::new(),
     };
+    ticket.search_text = search_text(&ticket.subject, &ticket.description);
     state
         .ticket_writer
         .write(NewTicket {
@@ -496,14 +503,7 @@ pub async fn list(
             return Err(ApiError::invalid("q", "at most 200 characters"));
         }
         let pattern = format!("%{}%", q.to_lowercase().replace(['%', '_'], ""));
-        all = all.add(
-            Condition::any()
-                .add(
-                    Expr::expr(Func::lower(Expr::col(ticket::Column::Subject)))
-                        .like(pattern.clone()),
-                )
-                .add(Expr::expr(Func::lower(Expr::col(ticket::Column::Description))).like(pattern)),
-        );
+        all = all.add(ticket::Column::SearchText.like(pattern));
     }
     if let Some(after) = page.after {
         all = all.add(ticket::Column::Id.lt(after));
@@ -540,10 +540,12 @@ pub async fn update(
     let mut active: ticket::ActiveModel = found.clone().into();
     let now = Utc::now();
 
+    let mut searchable = (found.subject.clone(), found.description.clone());
     if let Some(subject) = body.subject {
         let subject = check_subject(&subject)?;
         if subject != found.subject {
             changes.push(("subject", json!(found.subject), json!(subject)));
+            searchable.0.clone_from(&subject);
             active.subject = Set(subject);
         }
     }
@@ -551,6 +553,7 @@ pub async fn update(
         let description = check_description(&description)?;
         if description != found.description {
             changes.push(("description", json!(found.description), json!(description)));
+            searchable.1.clone_from(&description);
             active.description = Set(description);
         }
     }
@@ -618,6 +621,9 @@ pub async fn update(
     }
     if changes.is_empty() {
         return Ok(found);
+    }
+    if searchable != (found.subject.clone(), found.description.clone()) {
+        active.search_text = Set(search_text(&searchable.0, &searchable.1));
     }
     active.version = Set(found.version + 1);
     active.updated_at = Set(now);
