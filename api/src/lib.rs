@@ -19,6 +19,7 @@ pub mod seed;
 pub mod startup;
 pub mod state;
 pub mod tenancy;
+pub mod ticket_fields;
 pub mod tickets;
 pub mod users;
 

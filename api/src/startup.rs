@@ -30,7 +30,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(crate::contacts::routes::configure)
             .configure(crate::tickets::routes::configure)
             .configure(crate::reports::routes::configure)
-            .configure(crate::agents::routes::configure),
+            .configure(crate::agents::routes::configure)
+            .configure(crate::ticket_fields::routes::configure),
     );
 }
 

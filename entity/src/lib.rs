@@ -16,5 +16,6 @@ pub mod tenant_branding;
 pub mod ticket;
 pub mod ticket_activity;
 pub mod ticket_counter;
+pub mod ticket_field;
 pub mod ticket_message;
 pub mod user;

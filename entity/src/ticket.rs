@@ -36,6 +36,8 @@ pub struct Model {
     pub merged_into_id: Option<Uuid>,
     /// Subject and description lower-cased with Unicode rules, for word search.
     pub search_text: String,
+    /// JSON object of custom field values, checked against the tenant's field definitions.
+    pub custom_fields: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

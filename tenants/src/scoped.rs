@@ -121,3 +121,9 @@ impl TenantOwned for entity::ticket_activity::Entity {
         entity::ticket_activity::Column::TenantId
     }
 }
+
+impl TenantOwned for entity::ticket_field::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::ticket_field::Column::TenantId
+    }
+}

@@ -763,3 +763,153 @@ async fn word_search_ignores_case_in_any_script() {
     assert_eq!(search("микрофон").await, [1]);
     assert_eq!(search("камера").await, Vec::<i64>::new());
 }
+
+#[tokio::test]
+async fn custom_fields_are_checked_on_every_write_and_named_when_wrong() {
+    let app = spawn_app().await;
+    let tree = app.tree().await;
+    let define = |definition: Value| {
+        let app = &app;
+        let admin = tree.admin_a.clone();
+        async move { app.post("/api/v1/ticket-fields", &admin, &definition).await }
+    };
+    assert_eq!(
+        define(json!({"key": "exam_id", "label": "Exam", "field_type": "text", "required": true}))
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    define(json!({"key": "attempt", "label": "Attempt", "field_type": "number"})).await;
+    define(json!({"key": "platform", "label": "Platform", "field_type": "dropdown", "options": ["Moodle", "Examus"]})).await;
+    define(json!({"key": "retake", "label": "Retake", "field_type": "checkbox"})).await;
+    define(json!({"key": "exam_date", "label": "Exam date", "field_type": "date"})).await;
+    assert_problem(
+        define(json!({"key": "exam_id", "label": "Again", "field_type": "text"})).await,
+        StatusCode::CONFLICT,
+        "field_key_taken",
+    )
+    .await;
+    assert_problem(
+        define(json!({"key": "Bad Key", "label": "x", "field_type": "text"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_problem(
+        define(json!({"key": "choice", "label": "x", "field_type": "dropdown"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_problem(
+        app.post(
+            "/api/v1/ticket-fields",
+            &tree.agent_a,
+            &json!({"key": "x", "label": "x", "field_type": "text"}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "insufficient_scope",
+    )
+    .await;
+
+    let mut request = from_student("Exam stuck");
+    request["custom_fields"] = json!({"attempt": "two", "platform": "Canvas", "retake": "yes", "exam_date": "31.12.2026", "colour": "red"});
+    let problem = assert_problem(
+        app.post("/api/v1/tickets", &tree.agent_a, &request).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let mut named: Vec<String> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect();
+    named.sort();
+    assert_eq!(
+        named,
+        [
+            "custom_fields.attempt",
+            "custom_fields.colour",
+            "custom_fields.exam_date",
+            "custom_fields.exam_id",
+            "custom_fields.platform",
+            "custom_fields.retake"
+        ]
+    );
+    assert_eq!(
+        body(app.get("/api/v1/tickets", &tree.agent_a).await).await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0,
+        "nothing was written"
+    );
+
+    request["custom_fields"] = json!({"exam_id": "MATH-101", "attempt": 2, "platform": "Examus", "retake": false, "exam_date": "2026-12-31"});
+    let ticket = new_ticket(&app, &tree.agent_a, request).await;
+    assert_eq!(ticket["custom_fields"]["platform"], "Examus");
+    let path = format!("/api/v1/tickets/{}", ticket["id"].as_str().unwrap());
+    let updated = body(
+        app.patch(
+            &path,
+            &tree.agent_a,
+            &json!({"custom_fields": {"attempt": 3, "retake": null}}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        updated["custom_fields"],
+        json!({"exam_id": "MATH-101", "attempt": 3, "platform": "Examus", "exam_date": "2026-12-31"})
+    );
+    let wrong = app
+        .patch(
+            &path,
+            &tree.agent_a,
+            &json!({"custom_fields": {"attempt": "three"}}),
+        )
+        .await;
+    let problem =
+        assert_problem(wrong, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "custom_fields.attempt");
+    let history = body(app.get(&format!("{path}/activities"), &tree.agent_a).await).await;
+    assert_eq!(
+        history.as_array().unwrap().last().unwrap()["field"],
+        "custom_fields"
+    );
+    // Partner B neither sees partner A's definitions nor gets them applied to its tickets.
+    assert_eq!(
+        body(app.get("/api/v1/ticket-fields", &tree.admin_b).await)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        app.post("/api/v1/tickets", &tree.admin_b, &from_student("B"))
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let field_id = body(app.get("/api/v1/ticket-fields", &tree.admin_a).await).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_problem(
+        app.delete(&format!("/api/v1/ticket-fields/{field_id}"), &tree.admin_b)
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_eq!(
+        app.delete(&format!("/api/v1/ticket-fields/{field_id}"), &tree.admin_a)
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+}

@@ -105,6 +105,9 @@ pub struct CreateTicket {
     pub group_id: Option<Uuid>,
     /// Assignee (an active user of the ticket's tenant or an ancestor).
     pub assignee_id: Option<Uuid>,
+    /// Values of the tenant's custom fields, by key.
+    #[schema(value_type = Option<Object>)]
+    pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Body of `PATCH /tickets/{id}`: absent fields stay, `null` clears an optional field. Send the
@@ -140,6 +143,9 @@ pub struct UpdateTicket {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Uuid>)]
     pub assignee_id: Option<Option<Uuid>>,
+    /// Custom field values to set; `null` removes a value; keys not sent stay.
+    #[schema(value_type = Option<Object>)]
+    pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Filters of `GET /tickets`.
@@ -219,6 +225,9 @@ pub struct TicketDto {
     pub closed_at: Option<DateTime<Utc>>,
     /// The ticket this one was merged into.
     pub merged_into_id: Option<Uuid>,
+    /// Custom field values by key.
+    #[schema(value_type = Object)]
+    pub custom_fields: serde_json::Value,
 }
 
 impl From<entity::ticket::Model> for TicketDto {
@@ -245,6 +254,8 @@ impl From<entity::ticket::Model> for TicketDto {
             resolved_at: model.resolved_at,
             closed_at: model.closed_at,
             merged_into_id: model.merged_into_id,
+            custom_fields: serde_json::from_str(&model.custom_fields)
+                .unwrap_or_else(|_| serde_json::json!({})),
         }
     }
 }

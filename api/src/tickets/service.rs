@@ -254,6 +254,15 @@ pub async fn create(
         Some(id) => Some(check_assignee(db, scope, &owner.path, id).await?),
         None => None,
     };
+    let custom_fields = crate::ticket_fields::service::apply(
+        db,
+        scope,
+        tenant_id,
+        Default::default(),
+        body.custom_fields.unwrap_or_default(),
+        true,
+    )
+    .await?;
     // Every check has passed: only now may a new requester be stored.
     let requester = match (body.requester_id, requester_fields) {
         (Some(id), _) => check_requester(db, scope, tenant_id, id).await?,
@@ -291,6 +300,7 @@ pub async fn create(
         closed_at: (status == TicketStatus::Closed).then_some(now),
         merged_into_id: None,
         search_text: String::new(),
+        custom_fields: Value::Object(custom_fields).to_string(),
     };
     ticket.search_text = search_text(&ticket.subject, &ticket.description);
     state
@@ -617,6 +627,27 @@ pub async fn update(
         if assignee_id != found.assignee_id {
             changes.push(("assignee_id", json!(found.assignee_id), json!(assignee_id)));
             active.assignee_id = Set(assignee_id);
+        }
+    }
+    if let Some(values) = body.custom_fields {
+        let current: serde_json::Map<String, Value> =
+            serde_json::from_str(&found.custom_fields).unwrap_or_default();
+        let updated = crate::ticket_fields::service::apply(
+            db,
+            scope,
+            found.tenant_id,
+            current.clone(),
+            values,
+            false,
+        )
+        .await?;
+        if updated != current {
+            changes.push((
+                "custom_fields",
+                Value::Object(current),
+                Value::Object(updated.clone()),
+            ));
+            active.custom_fields = Set(Value::Object(updated).to_string());
         }
     }
     if changes.is_empty() {
