@@ -10,6 +10,7 @@ pub mod companies;
 pub mod config;
 pub mod contacts;
 pub mod error;
+pub mod events;
 pub mod groups;
 pub mod health;
 pub mod http;

@@ -31,7 +31,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(crate::tickets::routes::configure)
             .configure(crate::reports::routes::configure)
             .configure(crate::agents::routes::configure)
-            .configure(crate::ticket_fields::routes::configure),
+            .configure(crate::ticket_fields::routes::configure)
+            .configure(crate::events::routes::configure),
     );
 }
 
@@ -90,7 +91,18 @@ pub async fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
         settings.auth.argon2_iterations,
         concurrency,
     )?;
+    let events = match &settings.redis_url {
+        Some(url) => {
+            crate::events::bus::EventBus::over_redis(
+                url,
+                format!("{}events", settings.redis_prefix),
+            )
+            .await?
+        }
+        None => crate::events::bus::EventBus::in_process(),
+    };
     Ok(AppState {
+        events,
         ticket_writer: Arc::new(crate::tickets::writer::TicketWriter::new(db.clone())),
         db,
         cache,

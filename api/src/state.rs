@@ -34,6 +34,8 @@ pub struct AppState {
     pub hasher: Arc<PasswordHasher>,
     /// Settings.
     pub settings: Arc<Settings>,
+    /// Real-time ticket events.
+    pub events: crate::events::bus::EventBus,
     /// The batching writer of new tickets.
     pub ticket_writer: Arc<crate::tickets::writer::TicketWriter>,
     /// Immutable tenant facts by id.
@@ -41,6 +43,17 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Announces a change of `ticket` to the subscribers in scope.
+    pub async fn announce(&self, kind: &str, ticket: &entity::ticket::Model) {
+        let path = match self.tenant_facts(ticket.tenant_id).await {
+            Ok(Some(facts)) => facts.path,
+            _ => return,
+        };
+        self.events
+            .publish(crate::events::bus::TicketEvent::of(kind, ticket, path))
+            .await;
+    }
+
     /// The immutable facts of a tenant, from this node's cache or the database.
     ///
     /// # Errors

@@ -8,6 +8,7 @@ mod bootstrap;
 mod branding;
 mod contacts;
 mod conventions;
+mod events;
 mod groups;
 mod health;
 mod isolation;

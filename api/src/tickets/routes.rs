@@ -27,6 +27,18 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(get_activities);
 }
 
+/// Announces a new reply or note with the ticket as it now is.
+async fn announce_message(
+    state: &AppState,
+    auth: &crate::auth::principal::Principal,
+    kind: &str,
+    message: &entity::ticket_message::Model,
+) {
+    if let Ok(ticket) = service::get(&state.db, &auth.scope, message.ticket_id).await {
+        state.announce(kind, &ticket).await;
+    }
+}
+
 fn etag(ticket: &entity::ticket::Model) -> String {
     format!("\"{}\"", ticket.version)
 }
@@ -83,6 +95,7 @@ async fn create_ticket(
     body: web::Json<CreateTicket>,
 ) -> Result<HttpResponse, ApiError> {
     let created = service::create(&state, &auth, body.into_inner()).await?;
+    state.announce("ticket.created", &created).await;
     let mut response = HttpResponse::Created();
     response.insert_header((header::LOCATION, format!("/api/v1/tickets/{}", created.id)));
     Ok(ticket_response(response, created))
@@ -175,6 +188,7 @@ async fn update_ticket(
         body.into_inner(),
     )
     .await?;
+    state.announce("ticket.updated", &updated).await;
     Ok(ticket_response(HttpResponse::Ok(), updated))
 }
 
@@ -201,6 +215,7 @@ async fn add_reply(
 ) -> Result<HttpResponse, ApiError> {
     let message =
         service::add_message(&state.db, &auth, id.into_inner(), false, &body.body).await?;
+    announce_message(&state, &auth, "ticket.reply", &message).await;
     Ok(HttpResponse::Created().json(MessageDto::from(message)))
 }
 
@@ -226,6 +241,7 @@ async fn add_note(
     body: web::Json<CreateMessage>,
 ) -> Result<HttpResponse, ApiError> {
     let message = service::add_message(&state.db, &auth, id.into_inner(), true, &body.body).await?;
+    announce_message(&state, &auth, "ticket.note", &message).await;
     Ok(HttpResponse::Created().json(MessageDto::from(message)))
 }
 
@@ -310,6 +326,7 @@ async fn merge_tickets(
         body.into_inner().secondary_ids,
     )
     .await?;
+    state.announce("ticket.merged", &primary).await;
     Ok(ticket_response(HttpResponse::Ok(), primary))
 }
 
@@ -333,5 +350,6 @@ async fn take_ticket(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let taken = service::take(&state.db, &auth, id.into_inner()).await?;
+    state.announce("ticket.updated", &taken).await;
     Ok(ticket_response(HttpResponse::Ok(), taken))
 }

@@ -1,0 +1,142 @@
+//! The event bus: publish once, every node's subscribers in scope receive it.
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use redis::aio::ConnectionManager;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use tokio::sync::broadcast;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Events a subscriber may lag behind before it misses some.
+const BACKLOG: usize = 1024;
+
+/// Something that happened to a ticket.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct TicketEvent {
+    /// `ticket.created`, `ticket.updated`, `ticket.reply`, `ticket.note` or `ticket.merged`.
+    pub kind: String,
+    /// The ticket.
+    pub ticket_id: Uuid,
+    /// Its number.
+    pub number: i64,
+    /// Its tenant.
+    pub tenant_id: Uuid,
+    /// Its version after the change.
+    pub version: i32,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The tenant's materialised path, to match subscribers' scopes (removed before the event
+    /// is sent to a client).
+    #[serde(default)]
+    #[schema(ignore)]
+    pub tenant_path: String,
+}
+
+/// Publishes and fans out ticket events.
+#[derive(Clone)]
+pub struct EventBus {
+    local: broadcast::Sender<TicketEvent>,
+    redis: Option<(ConnectionManager, String)>,
+}
+
+impl EventBus {
+    /// An in-process bus.
+    pub fn in_process() -> Self {
+        Self {
+            local: broadcast::channel(BACKLOG).0,
+            redis: None,
+        }
+    }
+
+    /// A bus over Redis pub/sub on `channel`: a background task relays every message to this
+    /// node's subscribers, reconnecting when Redis goes away.
+    ///
+    /// # Errors
+    /// Fails when the Redis URL is malformed or Redis cannot be reached.
+    pub async fn over_redis(url: &str, channel: String) -> anyhow::Result<Self> {
+        let client = redis::Client::open(url)?;
+        let publisher = client.get_connection_manager().await?;
+        // Subscribed before start-up finishes, so no event published afterwards is missed.
+        let mut first = client.get_async_pubsub().await?;
+        first.subscribe(&channel).await?;
+        let local = broadcast::channel(BACKLOG).0;
+        let relay = local.clone();
+        let topic = channel.clone();
+        tokio::spawn(async move {
+            let mut subscribed = Some(first);
+            loop {
+                let pubsub = match subscribed.take() {
+                    Some(pubsub) => Some(pubsub),
+                    None => match client.get_async_pubsub().await {
+                        Ok(mut pubsub) => pubsub.subscribe(&topic).await.ok().map(|()| pubsub),
+                        Err(err) => {
+                            tracing::warn!(error = ?err, "event bus cannot reach Redis");
+                            None
+                        }
+                    },
+                };
+                if let Some(pubsub) = pubsub {
+                    let mut messages = pubsub.into_on_message();
+                    while let Some(message) = messages.next().await {
+                        if let Ok(event) =
+                            serde_json::from_slice::<TicketEvent>(message.get_payload_bytes())
+                        {
+                            // No subscribers on this node is fine.
+                            let _ = relay.send(event);
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+        Ok(Self {
+            local,
+            redis: Some((publisher, channel)),
+        })
+    }
+
+    /// Publishes an event; a failure to publish is logged, never returned: the change it
+    /// describes has already been committed.
+    pub async fn publish(&self, event: TicketEvent) {
+        match &self.redis {
+            Some((conn, channel)) => {
+                let Ok(payload) = serde_json::to_vec(&event) else {
+                    return;
+                };
+                let mut conn = conn.clone();
+                let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+                    .arg(channel)
+                    .arg(payload)
+                    .query_async(&mut conn)
+                    .await;
+                if let Err(err) = sent {
+                    tracing::warn!(error = ?err, "could not publish a ticket event");
+                }
+            }
+            None => {
+                let _ = self.local.send(event);
+            }
+        }
+    }
+
+    /// A new subscription to every event reaching this node.
+    pub fn subscribe(&self) -> broadcast::Receiver<TicketEvent> {
+        self.local.subscribe()
+    }
+}
+
+impl TicketEvent {
+    /// The event `kind` for a ticket as it now is.
+    pub fn of(kind: &str, ticket: &entity::ticket::Model, tenant_path: String) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            ticket_id: ticket.id,
+            number: ticket.number,
+            tenant_id: ticket.tenant_id,
+            version: ticket.version,
+            at: Utc::now(),
+            tenant_path,
+        }
+    }
+}
