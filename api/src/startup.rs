@@ -103,7 +103,7 @@ pub async fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
     };
     Ok(AppState {
         events,
-        ticket_writer: Arc::new(crate::tickets::writer::TicketWriter::new(db.clone())),
+        ticket_writer: Arc::new(crate::tickets::writer::TicketWriter::start(&settings, 4)?),
         db,
         cache,
         keys,

@@ -239,15 +239,35 @@ pub async fn find_or_create(
     if let Some(id) = &checked.telegram_id {
         any = any.add(contact::Column::TelegramId.eq(id.clone()));
     }
+    let any_identifier = any.clone();
     let found = contact::Entity::scoped(scope)
         .filter(contact::Column::TenantId.eq(tenant_id))
         .filter(any)
         .order_by_asc(contact::Column::Id)
         .one(db)
         .await?;
-    match found {
-        Some(found) => Ok(found),
-        None => insert(db, scope, tenant_id, checked).await,
+    if let Some(found) = found {
+        return Ok(found);
+    }
+    match insert(db, scope, tenant_id, checked).await {
+        // Two first messages from the same person at once: the other request created the
+        // contact between our lookup and our insert; use it.
+        Err(ApiError::Conflict {
+            code: "contact_exists",
+            ..
+        }) => contact::Entity::scoped(scope)
+            .filter(contact::Column::TenantId.eq(tenant_id))
+            .filter(any_identifier)
+            .order_by_asc(contact::Column::Id)
+            .one(db)
+            .await?
+            .ok_or_else(|| {
+                ApiError::conflict(
+                    "contact_exists",
+                    "the contact changed while it was being created; retry",
+                )
+            }),
+        other => other,
     }
 }
 

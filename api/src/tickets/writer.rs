@@ -43,19 +43,62 @@ struct Job {
     done: oneshot::Sender<Result<ticket::Model, ApiError>>,
 }
 
-/// The per-tenant batching writers of one node.
+/// The per-tenant batching writers of one node. They run on a runtime thread of their own with
+/// their own connections: on an HTTP worker's runtime a batch waited behind every request the
+/// worker was serving, and writes slowed down as the request rate rose.
 pub struct TicketWriter {
     db: DatabaseConnection,
     queues: Arc<DashMap<Uuid, mpsc::UnboundedSender<Job>>>,
+    runtime: tokio::runtime::Handle,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+}
+
+impl Drop for TicketWriter {
+    fn drop(&mut self) {
+        // Ends the writer thread; its runtime is dropped there, outside any async context.
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
 }
 
 impl TicketWriter {
-    /// A writer on this database.
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self {
+    /// A writer whose tasks and connections (at most `connections`) live on a dedicated thread.
+    ///
+    /// # Errors
+    /// Fails when the thread, its runtime or its database connections cannot be started.
+    pub fn start(settings: &crate::config::Settings, connections: u32) -> anyhow::Result<Self> {
+        let mut settings = settings.clone();
+        settings.database_max_connections = connections;
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("ticket-writer".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(err) => {
+                        let _ = ready_tx.send(Err(anyhow::Error::from(err)));
+                        return;
+                    }
+                };
+                let connected = runtime.block_on(crate::startup::connect_database(&settings));
+                let _ = ready_tx.send(connected.map(|db| (db, runtime.handle().clone())));
+                // Serve until the writer is dropped (or its owner is gone).
+                runtime.block_on(async move {
+                    let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
+                });
+            })?;
+        let (db, runtime) = ready_rx.recv()??;
+        Ok(Self {
             db,
             queues: Arc::default(),
-        }
+            runtime,
+            stop: Some(stop_tx),
+        })
     }
 
     /// Numbers and stores a ticket, together with whatever other tickets of the same tenant
@@ -72,7 +115,14 @@ impl TicketWriter {
             let sender = self
                 .queues
                 .entry(tenant_id)
-                .or_insert_with(|| spawn_worker(self.db.clone(), tenant_id, self.queues.clone()))
+                .or_insert_with(|| {
+                    spawn_worker(
+                        &self.runtime,
+                        self.db.clone(),
+                        tenant_id,
+                        self.queues.clone(),
+                    )
+                })
                 .clone();
             match sender.send(job) {
                 Ok(()) => {
@@ -94,13 +144,14 @@ impl TicketWriter {
 }
 
 fn spawn_worker(
+    runtime: &tokio::runtime::Handle,
     db: DatabaseConnection,
     tenant_id: Uuid,
     queues: Arc<DashMap<Uuid, mpsc::UnboundedSender<Job>>>,
 ) -> mpsc::UnboundedSender<Job> {
     let (sender, mut jobs) = mpsc::unbounded_channel::<Job>();
     let own = sender.clone();
-    tokio::spawn(async move {
+    runtime.spawn(async move {
         loop {
             let first = match tokio::time::timeout(IDLE, jobs.recv()).await {
                 Ok(Some(job)) => job,
