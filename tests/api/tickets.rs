@@ -913,3 +913,31 @@ async fn custom_fields_are_checked_on_every_write_and_named_when_wrong() {
         StatusCode::NO_CONTENT
     );
 }
+
+#[tokio::test]
+async fn simultaneous_first_messages_from_one_person_share_one_contact() {
+    let app = spawn_app().await;
+    let tree = app.tree().await;
+    let mut tasks = Vec::new();
+    for n in 0..20 {
+        let client = app.client.clone();
+        let url = format!("{}/api/v1/tickets", app.address);
+        let token = tree.agent_a.clone();
+        tasks.push(tokio::spawn(async move {
+            let request = json!({"subject": format!("Help {n}"), "requester": {"email": "first.time@uni.example"}});
+            client.post(url).bearer_auth(token).json(&request).send().await.unwrap().status()
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), StatusCode::CREATED);
+    }
+    let contacts = body(
+        app.get(
+            "/api/v1/contacts?email=first.time@uni.example",
+            &tree.agent_a,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(contacts["items"].as_array().unwrap().len(), 1);
+}
