@@ -63,20 +63,6 @@ pub async fn subtree_ids(db: &impl ConnectionTrait, path: &str) -> Result<Vec<Uu
         .await
 }
 
-/// The tenants with these ids, whoever asks; for inheritance along a path.
-///
-/// # Errors
-/// Fails when the database does.
-pub async fn tenants_by_ids(
-    db: &impl ConnectionTrait,
-    ids: Vec<Uuid>,
-) -> Result<Vec<tenant::Model>, DbErr> {
-    tenant::Entity::find()
-        .filter(tenant::Column::Id.is_in(ids))
-        .all(db)
-        .await
-}
-
 /// The platform tenant (the root), if the deployment has one.
 ///
 /// # Errors

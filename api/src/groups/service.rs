@@ -14,12 +14,10 @@ use std::collections::HashMap;
 use tenants::{Scope, Scoped};
 use uuid::Uuid;
 
+/// A display name: 1-200 characters once trimmed (the same rule as tenant names).
 fn check_name(name: &str) -> Result<String, ApiError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::invalid("name", "must be 1-200 characters"));
-    }
-    Ok(name.to_owned())
+    tenants::provisioning::validate_name(name)?;
+    Ok(name.trim().to_owned())
 }
 
 fn name_taken(err: sea_orm::DbErr) -> ApiError {

@@ -36,12 +36,10 @@ pub fn normalise_email(email: &str) -> Result<String, ApiError> {
     }
 }
 
+/// A display name: 1-200 characters once trimmed (the same rule as tenant names).
 fn check_name(name: &str) -> Result<String, ApiError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::invalid("name", "must be 1-200 characters"));
-    }
-    Ok(name.to_owned())
+    tenants::provisioning::validate_name(name)?;
+    Ok(name.trim().to_owned())
 }
 
 /// Whether `principal` may give `role` to a user of a tenant of `kind`.
