@@ -29,6 +29,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(crate::companies::routes::configure)
             .configure(crate::contacts::routes::configure)
             .configure(crate::tickets::routes::configure)
+            .configure(crate::escalations::routes::configure)
             .configure(crate::reports::routes::configure)
             .configure(crate::agents::routes::configure)
             .configure(crate::ticket_fields::routes::configure)

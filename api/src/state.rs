@@ -45,12 +45,13 @@ pub struct AppState {
 impl AppState {
     /// Announces a change of `ticket` to the subscribers in scope.
     pub async fn announce(&self, kind: &str, ticket: &entity::ticket::Model) {
-        let path = match self.tenant_facts(ticket.tenant_id).await {
-            Ok(Some(facts)) => facts.path,
-            _ => return,
+        let Ok(Some(facts)) = self.tenant_facts(ticket.tenant_id).await else {
+            return;
         };
         self.events
-            .publish(crate::events::bus::TicketEvent::of(kind, ticket, path))
+            .publish(crate::events::bus::TicketEvent::of(
+                kind, ticket, facts.path, facts.kind,
+            ))
             .await;
     }
 

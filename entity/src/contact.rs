@@ -19,6 +19,9 @@ pub struct Model {
     pub locale: Option<String>,
     pub time_zone: Option<String>,
     pub company_id: Option<Uuid>,
+    /// Set on the contact that stands for a linked tenant (the requester of tickets escalated
+    /// from it or routed to it); unique per tenant.
+    pub stands_for_tenant_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

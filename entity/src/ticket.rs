@@ -38,6 +38,17 @@ pub struct Model {
     pub search_text: String,
     /// JSON object of custom field values, checked against the tenant's field definitions.
     pub custom_fields: String,
+    /// On a ticket opened for another tenant's ticket: that ticket (its public replies and
+    /// status flow back there).
+    pub origin_ticket_id: Option<Uuid>,
+    /// The tenant of the origin ticket.
+    pub origin_tenant_id: Option<Uuid>,
+    /// `escalation` (opened in the parent) or `routing` (opened in a child tenant).
+    pub link_kind: Option<String>,
+    /// On an origin ticket: the ticket opened for it in another tenant.
+    pub linked_ticket_id: Option<Uuid>,
+    /// The tenant of the linked ticket.
+    pub linked_tenant_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

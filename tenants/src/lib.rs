@@ -13,7 +13,7 @@ pub mod scoped;
 pub mod tree;
 
 pub use model::{Role, TenantKind, TenantStatus};
-pub use scope::{Reach, Scope};
+pub use scope::{Data, Reach, Scope};
 pub use scoped::{Scoped, TenantOwned};
 
 /// What the tenancy kernel can refuse.

@@ -12,6 +12,21 @@ pub enum Reach {
     Subtree,
 }
 
+/// What a table holds, which decides how far below its own tenant a subtree scope reaches.
+///
+/// Administration (the tenant tree, users, keys, groups) follows the whole subtree: the platform
+/// provisions partners and their clients. Support data (tickets, their conversation, contacts,
+/// companies) stops at the next support organisation: a partner runs its own support, so the
+/// platform's principals see their own tenant's and their dedicated clients' tickets but none of
+/// a partner's; what a partner hands up arrives as an escalated ticket of the platform's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Data {
+    /// Reaches the whole subtree.
+    Administration,
+    /// Reaches the own tenant and its client tenants directly below it.
+    Support,
+}
+
 /// The tenants a request may act on: built once per request from the verified principal.
 #[derive(Clone, Debug)]
 pub struct Scope {
@@ -30,6 +45,16 @@ impl Scope {
         }
     }
 
+    /// A scope of exactly one tenant, for work done on that tenant's behalf rather than a
+    /// caller's (a linked ticket reporting back to its origin); it reaches no other tenant.
+    pub fn single(tenant_id: Uuid) -> Self {
+        Self {
+            tenant_id,
+            tenant_path: String::new(),
+            reach: Reach::Own,
+        }
+    }
+
     /// The principal's own tenant.
     pub fn tenant_id(&self) -> Uuid {
         self.tenant_id
@@ -45,7 +70,8 @@ impl Scope {
         self.reach
     }
 
-    /// Whether the tenant with materialised path `path` lies inside this scope.
+    /// Whether the tenant with materialised path `path` lies inside this scope for
+    /// administration (the whole subtree).
     pub fn covers_path(&self, path: &str) -> bool {
         match self.reach {
             Reach::Own => path == self.tenant_path,
@@ -53,17 +79,47 @@ impl Scope {
         }
     }
 
-    /// The condition that keeps rows whose tenant column `column` lies inside the scope.
+    /// Whether the support data of the tenant at `path`, of kind `kind`, lies inside this scope:
+    /// the own tenant, or a client tenant directly below it.
+    pub fn covers_support(&self, path: &str, kind: crate::TenantKind) -> bool {
+        if path == self.tenant_path {
+            return true;
+        }
+        self.reach == Reach::Subtree
+            && kind == crate::TenantKind::Client
+            && path
+                .strip_prefix(&self.tenant_path)
+                .is_some_and(|rest| rest.trim_end_matches('/').split('/').count() == 1)
+    }
+
+    /// The condition that keeps rows whose tenant column `column` lies inside the scope for
+    /// administration data.
     pub fn condition<C: ColumnTrait>(&self, column: C) -> Condition {
-        match self.reach {
-            Reach::Own => Condition::all().add(column.eq(self.tenant_id)),
-            Reach::Subtree => {
+        self.condition_for(column, Data::Administration)
+    }
+
+    /// The condition that keeps rows of `data` whose tenant column `column` lies inside the scope.
+    pub fn condition_for<C: ColumnTrait>(&self, column: C, data: Data) -> Condition {
+        match (self.reach, data) {
+            (Reach::Own, _) => Condition::all().add(column.eq(self.tenant_id)),
+            (Reach::Subtree, Data::Administration) => {
                 let mut subtree = Query::select();
                 subtree
                     .column(entity::tenant::Column::Id)
                     .from(entity::tenant::Entity)
                     .and_where(entity::tenant::Column::Path.starts_with(&self.tenant_path));
                 Condition::all().add(column.in_subquery(subtree.to_owned()))
+            }
+            (Reach::Subtree, Data::Support) => {
+                let mut clients = Query::select();
+                clients
+                    .column(entity::tenant::Column::Id)
+                    .from(entity::tenant::Entity)
+                    .and_where(entity::tenant::Column::ParentId.eq(self.tenant_id))
+                    .and_where(entity::tenant::Column::Kind.eq(crate::TenantKind::Client.as_str()));
+                Condition::any()
+                    .add(column.eq(self.tenant_id))
+                    .add(column.in_subquery(clients.to_owned()))
             }
         }
     }
@@ -108,6 +164,14 @@ mod tests {
         assert!(!scope.covers_path(&sibling_p));
         let own = Scope::new(partner, partner_p.clone(), Reach::Own);
         assert!(!own.covers_path(&client_p));
+        assert!(!own.covers_support(&client_p, crate::TenantKind::Client));
+        assert!(scope.covers_support(&client_p, crate::TenantKind::Client));
+        assert!(scope.covers_support(&partner_p, crate::TenantKind::Partner));
+        let platform = Scope::new(root, root_p.clone(), Reach::Subtree);
+        assert!(platform.covers_path(&client_p));
+        assert!(!platform.covers_support(&partner_p, crate::TenantKind::Partner));
+        assert!(!platform.covers_support(&client_p, crate::TenantKind::Client));
+        assert!(platform.covers_support(&sibling_p, crate::TenantKind::Client));
         assert_eq!(path_ids(&client_p), vec![root, partner, client]);
     }
 }

@@ -8,6 +8,7 @@ mod bootstrap;
 mod branding;
 mod contacts;
 mod conventions;
+mod escalations;
 mod events;
 mod groups;
 mod health;

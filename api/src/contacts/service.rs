@@ -208,6 +208,7 @@ pub async fn insert(
         locale: Set(checked.locale),
         time_zone: Set(checked.time_zone),
         company_id: Set(company_id),
+        stands_for_tenant_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -4,6 +4,7 @@ use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
+use tenants::TenantKind;
 use tokio::sync::broadcast;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -31,6 +32,15 @@ pub struct TicketEvent {
     #[serde(default)]
     #[schema(ignore)]
     pub tenant_path: String,
+    /// The tenant's kind, which decides whether support data reaches a subscriber (removed
+    /// before the event is sent to a client).
+    #[serde(default = "default_kind")]
+    #[schema(ignore)]
+    pub tenant_kind: TenantKind,
+}
+
+fn default_kind() -> TenantKind {
+    TenantKind::Client
 }
 
 /// Publishes and fans out ticket events.
@@ -128,7 +138,12 @@ impl EventBus {
 
 impl TicketEvent {
     /// The event `kind` for a ticket as it now is.
-    pub fn of(kind: &str, ticket: &entity::ticket::Model, tenant_path: String) -> Self {
+    pub fn of(
+        kind: &str,
+        ticket: &entity::ticket::Model,
+        tenant_path: String,
+        tenant_kind: TenantKind,
+    ) -> Self {
         Self {
             kind: kind.to_owned(),
             ticket_id: ticket.id,
@@ -137,6 +152,7 @@ impl TicketEvent {
             version: ticket.version,
             at: Utc::now(),
             tenant_path,
+            tenant_kind,
         }
     }
 }

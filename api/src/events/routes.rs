@@ -60,7 +60,7 @@ async fn ticket_events(
                         Bytes::from(format!("event: lagged\ndata: {{\"missed\":{missed}}}\n\n"))
                     }
                     Ok(Ok(event)) => {
-                        if !scope.covers_path(&event.tenant_path)
+                        if !scope.covers_support(&event.tenant_path, event.tenant_kind)
                             || (hide_notes && event.kind == "ticket.note")
                         {
                             continue;
@@ -71,6 +71,7 @@ async fn ticket_events(
                         };
                         if let Some(fields) = data.as_object_mut() {
                             fields.remove("tenant_path");
+                            fields.remove("tenant_kind");
                         }
                         Bytes::from(format!("event: {}\ndata: {data}\n\n", event.kind))
                     }

@@ -50,7 +50,7 @@ pub async fn ticket_counts(
     })?;
 
     let mut filter = Condition::all()
-        .add(scope.condition(ticket::Column::TenantId))
+        .add(scope.condition_for(ticket::Column::TenantId, tenants::Data::Support))
         .add(ticket::Column::CreatedAt.gte(from))
         .add(ticket::Column::CreatedAt.lt(to));
     if let Some(tenant_id) = query.tenant_id {

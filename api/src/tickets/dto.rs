@@ -228,6 +228,17 @@ pub struct TicketDto {
     /// Custom field values by key.
     #[schema(value_type = Object)]
     pub custom_fields: serde_json::Value,
+    /// `escalation` or `routing` on a ticket opened for another tenant's ticket.
+    pub link_kind: Option<String>,
+    /// The ticket (of another tenant) this one was opened for; its replies and status flow
+    /// back there.
+    pub origin_ticket_id: Option<Uuid>,
+    /// The tenant of the origin ticket.
+    pub origin_tenant_id: Option<Uuid>,
+    /// The ticket opened for this one in another tenant (escalated to or routed to).
+    pub linked_ticket_id: Option<Uuid>,
+    /// The tenant of the linked ticket.
+    pub linked_tenant_id: Option<Uuid>,
 }
 
 impl From<entity::ticket::Model> for TicketDto {
@@ -256,6 +267,11 @@ impl From<entity::ticket::Model> for TicketDto {
             merged_into_id: model.merged_into_id,
             custom_fields: serde_json::from_str(&model.custom_fields)
                 .unwrap_or_else(|_| serde_json::json!({})),
+            link_kind: model.link_kind,
+            origin_ticket_id: model.origin_ticket_id,
+            origin_tenant_id: model.origin_tenant_id,
+            linked_ticket_id: model.linked_ticket_id,
+            linked_tenant_id: model.linked_tenant_id,
         }
     }
 }

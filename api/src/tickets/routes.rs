@@ -65,7 +65,7 @@ fn if_match(req: &HttpRequest) -> Result<Option<i32>, ApiError> {
         })
 }
 
-fn ticket_response(
+pub(crate) fn ticket_response(
     mut response: actix_web::HttpResponseBuilder,
     ticket: entity::ticket::Model,
 ) -> HttpResponse {

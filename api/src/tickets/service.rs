@@ -240,7 +240,7 @@ pub async fn create(
     let owner = state
         .tenant_facts(tenant_id)
         .await?
-        .filter(|facts| scope.covers_path(&facts.path))
+        .filter(|facts| scope.covers_support(&facts.path, facts.kind))
         .ok_or(ApiError::NotFound("tenant"))?;
     let company_id = match body.company_id {
         Some(id) => Some(check_company(db, scope, tenant_id, id).await?),
@@ -301,6 +301,11 @@ pub async fn create(
         merged_into_id: None,
         search_text: String::new(),
         custom_fields: Value::Object(custom_fields).to_string(),
+        origin_ticket_id: None,
+        origin_tenant_id: None,
+        link_kind: None,
+        linked_ticket_id: None,
+        linked_tenant_id: None,
     };
     ticket.search_text = search_text(&ticket.subject, &ticket.description);
     state
@@ -313,7 +318,7 @@ pub async fn create(
         .await
 }
 
-fn unmerged(found: ticket::Model) -> Result<ticket::Model, ApiError> {
+pub(crate) fn unmerged(found: ticket::Model) -> Result<ticket::Model, ApiError> {
     match found.merged_into_id {
         Some(primary) => Err(ApiError::conflict(
             "ticket_merged",
@@ -567,7 +572,8 @@ pub async fn update(
             active.description = Set(description);
         }
     }
-    if let Some(status) = body.status.filter(|s| s.as_str() != found.status) {
+    let new_status = body.status.filter(|s| s.as_str() != found.status);
+    if let Some(status) = new_status {
         changes.push(("status", json!(found.status), json!(status.as_str())));
         active.status = Set(status.as_str().to_owned());
         status_timestamps(&mut active, status, now);
@@ -677,6 +683,9 @@ pub async fn update(
             .insert(&txn)
             .await?;
     }
+    if let Some(status) = new_status {
+        crate::escalations::service::status_flows_back(&txn, &found, status).await?;
+    }
     txn.commit().await?;
     get(db, scope, id).await
 }
@@ -784,6 +793,17 @@ pub async fn add_message(
     )
     .insert(&txn)
     .await?;
+    if !note {
+        if found.origin_ticket_id.is_some() {
+            // A linked ticket's requester is the tenant that handed it on: the answer goes back
+            // to that ticket, not out through a channel.
+            crate::escalations::service::reply_flows_back(&txn, &found, &message).await?;
+        } else {
+            crate::outbox::service::reply(&found, &message)
+                .insert(&txn)
+                .await?;
+        }
+    }
     txn.commit().await?;
     Ok(message)
 }

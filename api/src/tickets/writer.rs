@@ -13,8 +13,8 @@ use dashmap::DashMap;
 use entity::{ticket, ticket_activity, ticket_counter};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, Insert, IntoActiveModel, QueryFilter,
-    TransactionTrait,
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, Insert, IntoActiveModel,
+    QueryFilter, TransactionTrait,
 };
 use serde_json::json;
 use std::sync::Arc;
@@ -217,13 +217,28 @@ async fn write(
     db: &DatabaseConnection,
     news: &[&NewTicket],
 ) -> Result<Vec<ticket::Model>, ApiError> {
+    let txn = db.begin().await?;
+    let tickets = insert_numbered(&txn, news).await?;
+    txn.commit().await?;
+    Ok(tickets)
+}
+
+/// Numbers tickets of one tenant and inserts them with their `created` history inside the
+/// caller's transaction, for writes that must commit together with other changes (a linked
+/// ticket and its origin). Holds the tenant's counter row lock until that transaction ends.
+///
+/// # Errors
+/// Fails when the database refuses a ticket.
+pub async fn insert_numbered(
+    txn: &DatabaseTransaction,
+    news: &[&NewTicket],
+) -> Result<Vec<ticket::Model>, ApiError> {
     let Some(first) = news.first() else {
         return Ok(Vec::new());
     };
     let tenant_id = first.ticket.tenant_id;
     let scope = &first.scope;
     let count = i64::try_from(news.len()).map_err(|e| ApiError::Internal(e.into()))?;
-    let txn = db.begin().await?;
     let bump = || {
         ticket_counter::Entity::scoped_update(scope)
             .col_expr(
@@ -232,7 +247,7 @@ async fn write(
             )
             .filter(ticket_counter::Column::TenantId.eq(tenant_id))
     };
-    let mut counters = bump().exec_with_returning(&txn).await?;
+    let mut counters = bump().exec_with_returning(txn).await?;
     if counters.is_empty() {
         let start = ticket_counter::ActiveModel {
             tenant_id: sea_orm::Set(tenant_id),
@@ -240,9 +255,9 @@ async fn write(
         };
         ticket_counter::Entity::insert(start)
             .on_conflict_do_nothing()
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn)
             .await?;
-        counters = bump().exec_with_returning(&txn).await?;
+        counters = bump().exec_with_returning(txn).await?;
     }
     let last = counters
         .pop()
@@ -273,11 +288,10 @@ async fn write(
             .cloned()
             .map(IntoActiveModel::into_active_model),
     )
-    .exec_without_returning(&txn)
+    .exec_without_returning(txn)
     .await?;
     Insert::many(history.into_iter().map(IntoActiveModel::into_active_model))
-        .exec_without_returning(&txn)
+        .exec_without_returning(txn)
         .await?;
-    txn.commit().await?;
     Ok(tickets)
 }
