@@ -74,6 +74,12 @@ impl TenantOwned for entity::password_reset::Entity {
     }
 }
 
+impl TenantOwned for entity::business_calendar::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::business_calendar::Column::TenantId
+    }
+}
+
 impl TenantOwned for entity::group::Entity {
     fn tenant_column() -> Self::Column {
         entity::group::Column::TenantId
