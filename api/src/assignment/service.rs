@@ -91,10 +91,10 @@ pub async fn assign(
         let calendar = business_calendar::Entity::scoped_by_id(scope, calendar_id)
             .one(db)
             .await?;
-        if let Some(calendar) = calendar {
-            if !crate::calendars::service::is_open(&calendar, Utc::now())? {
-                return Ok(None);
-            }
+        if let Some(calendar) = calendar
+            && !crate::calendars::service::is_open(&calendar, Utc::now())?
+        {
+            return Ok(None);
         }
     }
 

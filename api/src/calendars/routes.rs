@@ -74,7 +74,7 @@ async fn list_calendars(
     let rows = service::list(&state.db, &auth.scope, filter.tenant_id, page)
         .await?
         .into_iter()
-        .map(|row| service::to_dto(row))
+        .map(service::to_dto)
         .collect::<Result<Vec<_>, _>>()?;
     Ok(pagination::respond(
         &req,
