@@ -60,6 +60,21 @@ async fn calendars_are_managed_by_admins_and_read_by_agents() {
     .await;
     assert_eq!(always["open_now"], true);
     assert_eq!(always["intervals"], json!([]));
+    // Supervisors keep their tiers' hours too.
+    app.create_user(&tree.admin_a, tree.partner_a, "lead@a.test", "supervisor")
+        .await;
+    let lead = app.login("lead@a.test", tests::PASSWORD).await.access;
+    let night = app
+        .post("/api/v1/calendars", &lead, &lisbon_hours("Night"))
+        .await;
+    assert_eq!(night.status(), StatusCode::CREATED);
+    let night = body(night).await["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.delete(&format!("/api/v1/calendars/{night}"), &lead)
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
 
     // Agents read calendars and check them, but do not change them.
     let page = body(app.get("/api/v1/calendars?limit=1", &tree.agent_a).await).await;
