@@ -3,8 +3,10 @@
 
 pub mod agents;
 pub mod api_keys;
+pub mod assignment;
 pub mod auth;
 pub mod cache;
+pub mod calendars;
 pub mod cli;
 pub mod companies;
 pub mod config;

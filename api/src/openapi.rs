@@ -18,6 +18,7 @@ use utoipa_actix_web::AppExt;
         (name = "tenants", description = "The tenant tree and branding"),
         (name = "users", description = "Users and roles"),
         (name = "groups", description = "Agent groups (tiers and teams) and memberships"),
+        (name = "calendars", description = "Business hours: weekly intervals, holidays, 24/7"),
         (name = "tickets", description = "Tickets, conversation and history"),
         (name = "agents", description = "Shifts and hand-offs"),
         (name = "reports", description = "Counts and statistics"),

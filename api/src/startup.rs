@@ -25,6 +25,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(crate::tenancy::routes::configure)
             .configure(crate::users::routes::configure)
             .configure(crate::groups::routes::configure)
+            .configure(crate::calendars::routes::configure)
             .configure(crate::api_keys::routes::configure)
             .configure(crate::companies::routes::configure)
             .configure(crate::contacts::routes::configure)

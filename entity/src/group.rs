@@ -11,6 +11,15 @@ pub struct Model {
     /// `l1`, `l2`, `l3` or `team`.
     pub kind: String,
     pub description: Option<String>,
+    /// The business hours the group works, if any (a calendar of the same tenant).
+    pub calendar_id: Option<Uuid>,
+    /// `manual`, `round_robin` or `least_open`.
+    pub assignment_mode: String,
+    /// Whether an agent's open tickets of this group are handed over when the agent goes off
+    /// shift.
+    pub auto_handoff: bool,
+    /// The round-robin cursor: the member who received the group's last automatic assignment.
+    pub last_assigned_user_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -4,6 +4,7 @@
 //! scope-filtered helpers of the `tenants` crate.
 
 pub mod api_key;
+pub mod business_calendar;
 pub mod company;
 pub mod contact;
 pub mod group;

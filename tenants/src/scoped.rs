@@ -91,6 +91,14 @@ impl TenantOwned for entity::password_reset::Entity {
     }
 }
 
+impl TenantOwned for entity::business_calendar::Entity {
+    const DATA: Data = Data::Administration;
+
+    fn tenant_column() -> Self::Column {
+        entity::business_calendar::Column::TenantId
+    }
+}
+
 impl TenantOwned for entity::group::Entity {
     const DATA: Data = Data::Administration;
 

@@ -208,3 +208,122 @@ async fn a_shift_hand_off_spreads_open_tickets_over_colleagues_on_shift() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn going_off_shift_hands_over_the_tickets_of_groups_that_ask_for_it() {
+    let app = spawn_app().await;
+    let tree = app.tree().await;
+    let agent = body(app.get("/api/v1/me", &tree.agent_a).await).await["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let colleague = app
+        .create_user(&tree.admin_a, tree.partner_a, "second@a.test", "agent")
+        .await
+        .to_string();
+    let group = |name: &str, auto: bool| {
+        let app = &app;
+        let admin = tree.admin_a.clone();
+        let settings = json!({"name": name, "kind": "l1", "auto_handoff": auto});
+        async move {
+            body(app.post("/api/v1/groups", &admin, &settings).await).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let handing = group("Night shift", true).await;
+    let keeping = group("Experts", false).await;
+    for member in [&agent, &colleague] {
+        app.put(
+            &format!("/api/v1/users/{member}/groups"),
+            &tree.admin_a,
+            &json!({"group_ids": [handing, keeping]}),
+        )
+        .await;
+    }
+    let ticket = |group: &str| json!({"subject": "Exam", "requester": {"email": "s@uni.example"}, "group_id": group, "assignee_id": agent});
+    let mut handed = Vec::new();
+    for _ in 0..2 {
+        let created = app
+            .post("/api/v1/tickets", &tree.admin_a, &ticket(&handing))
+            .await;
+        handed.push(body(created).await["id"].as_str().unwrap().to_owned());
+    }
+    let kept = body(
+        app.post("/api/v1/tickets", &tree.admin_a, &ticket(&keeping))
+            .await,
+    )
+    .await;
+
+    // Going away hands nothing over.
+    let away = body(
+        app.put(
+            &format!("/api/v1/agents/{agent}/availability"),
+            &tree.agent_a,
+            &json!({"availability": "away"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(away["availability"], "away");
+    assert!(away.get("handoff").is_none());
+
+    let off = app
+        .put(
+            &format!("/api/v1/agents/{agent}/availability"),
+            &tree.agent_a,
+            &json!({"availability": "off_shift"}),
+        )
+        .await;
+    assert_eq!(off.status(), StatusCode::OK);
+    let off = body(off).await;
+    assert_eq!(off["availability"], "off_shift");
+    assert_eq!(off["id"], agent.as_str());
+    let moved: Vec<&str> = off["handoff"]["moved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["ticket_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(moved, handed.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(off["handoff"]["kept"], json!([]));
+    for id in &handed {
+        let now = body(
+            app.get(&format!("/api/v1/tickets/{id}"), &tree.admin_a)
+                .await,
+        )
+        .await;
+        assert_eq!(now["assignee_id"], colleague.as_str());
+        let conversation = body(
+            app.get(&format!("/api/v1/tickets/{id}/conversation"), &tree.admin_a)
+                .await,
+        )
+        .await;
+        let note = conversation.as_array().unwrap().last().unwrap();
+        assert_eq!(note["kind"], "note");
+        assert!(note["body_text"].as_str().unwrap().contains("Handed over"));
+    }
+    // The group that does not ask for it keeps its ticket with the agent, with no note.
+    let still = body(
+        app.get(
+            &format!("/api/v1/tickets/{}", kept["id"].as_str().unwrap()),
+            &tree.admin_a,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(still["assignee_id"], agent.as_str());
+    let conversation = body(
+        app.get(
+            &format!(
+                "/api/v1/tickets/{}/conversation",
+                kept["id"].as_str().unwrap()
+            ),
+            &tree.admin_a,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(conversation, json!([]));
+}

@@ -6,6 +6,7 @@ mod api_keys;
 mod auth;
 mod bootstrap;
 mod branding;
+mod calendars;
 mod contacts;
 mod conventions;
 mod escalations;

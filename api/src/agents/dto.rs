@@ -34,6 +34,17 @@ pub struct SetAvailability {
     pub availability: Availability,
 }
 
+/// An agent after a change of availability.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AvailabilityDto {
+    /// The agent.
+    #[serde(flatten)]
+    pub agent: crate::users::dto::UserDto,
+    /// Going off shift: what the automatic hand-off of the groups that ask for it moved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handoff: Option<HandoffReport>,
+}
+
 /// One ticket moved by a hand-off.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HandedOver {

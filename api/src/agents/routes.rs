@@ -1,5 +1,5 @@
 //! HTTP endpoints of agents' shifts.
-use super::dto::{HandoffReport, SetAvailability};
+use super::dto::{AvailabilityDto, HandoffReport, SetAvailability};
 use super::service;
 use crate::auth::principal::{Authorized, TicketsWrite};
 use crate::error::{ApiError, Problem};
@@ -14,13 +14,15 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(set_availability).service(handoff);
 }
 
-/// Sets an agent's availability (the agent itself, a supervisor or an admin).
+/// Sets an agent's availability (the agent itself, a supervisor or an admin). Going off shift
+/// hands the agent's unfinished tickets of groups with `auto_handoff` to colleagues on shift,
+/// each with a private note; `handoff` in the response says what moved.
 #[utoipa::path(
     tag = "agents",
     params(("id" = Uuid, Path, description = "The agent's user id")),
     request_body = SetAvailability,
     responses(
-        (status = 200, description = "The agent", body = UserDto),
+        (status = 200, description = "The agent, and what an automatic hand-off moved", body = AvailabilityDto),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Another agent's shift", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found in the caller's scope", body = Problem, content_type = "application/problem+json"),
@@ -34,11 +36,14 @@ async fn set_availability(
     id: web::Path<Uuid>,
     body: web::Json<SetAvailability>,
 ) -> Result<HttpResponse, ApiError> {
-    let agent =
+    let (agent, report) =
         service::set_availability(&state.db, &auth, id.into_inner(), body.availability).await?;
     let mut rows = crate::users::service::with_groups(&state.db, &auth.scope, vec![agent]).await?;
     let (agent, groups) = rows.pop().ok_or(ApiError::NotFound("agent"))?;
-    Ok(HttpResponse::Ok().json(UserDto::new(agent, groups)))
+    Ok(HttpResponse::Ok().json(AvailabilityDto {
+        agent: UserDto::new(agent, groups),
+        handoff: report,
+    }))
 }
 
 /// Hands an agent's unfinished tickets to colleagues on shift in the same groups, with a private

@@ -4,11 +4,11 @@ use crate::auth::principal::Principal;
 use crate::error::ApiError;
 use crate::tickets::service::activity;
 use chrono::Utc;
-use entity::{group_member, tenant, ticket, ticket_message, user};
+use entity::{group, group_member, tenant, ticket, ticket_message, user};
 use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, PaginatorTrait, QueryFilter, QueryOrder,
-    Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, PaginatorTrait,
+    QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use serde_json::json;
 use std::collections::HashMap;
@@ -38,7 +38,9 @@ async fn managed_agent(
     Ok(agent)
 }
 
-/// Sets an agent's availability.
+/// Sets an agent's availability. Going off shift also hands the agent's unfinished tickets of
+/// groups with `auto_handoff` to colleagues on shift, in the same transaction; the report says
+/// what moved.
 ///
 /// # Errors
 /// 404 outside the scope, 403 for other agents.
@@ -47,12 +49,26 @@ pub async fn set_availability(
     principal: &Principal,
     id: Uuid,
     availability: Availability,
-) -> Result<user::Model, ApiError> {
+) -> Result<(user::Model, Option<HandoffReport>), ApiError> {
     let agent = managed_agent(db, principal, id).await?;
-    let mut active: user::ActiveModel = agent.into();
+    let plan = match availability {
+        Availability::OffShift => Some(plan(db, principal, &agent, true).await?),
+        Availability::OnShift | Availability::Away => None,
+    };
+    let txn = db.begin().await?;
+    let mut active: user::ActiveModel = agent.clone().into();
     active.availability = Set(availability.as_str().to_owned());
     active.updated_at = Set(Utc::now());
-    Ok(active.update(db).await?)
+    let updated = active.update(&txn).await?;
+    let report = match plan {
+        Some(plan) => Some(HandoffReport {
+            moved: apply(&txn, principal, &agent, plan.moves).await?,
+            kept: plan.kept,
+        }),
+        None => None,
+    };
+    txn.commit().await?;
+    Ok((updated, report))
 }
 
 /// Moves an agent's unfinished tickets to colleagues on shift: for each ticket, the members of
@@ -67,15 +83,53 @@ pub async fn handoff(
     principal: &Principal,
     id: Uuid,
 ) -> Result<HandoffReport, ApiError> {
-    let scope = &principal.scope;
     let agent = managed_agent(db, principal, id).await?;
-    let tickets = ticket::Entity::scoped(scope)
+    let plan = plan(db, principal, &agent, false).await?;
+    let txn = db.begin().await?;
+    let moved = apply(&txn, principal, &agent, plan.moves).await?;
+    txn.commit().await?;
+    Ok(HandoffReport {
+        moved,
+        kept: plan.kept,
+    })
+}
+
+/// Who takes which of an agent's tickets, decided before anything is written.
+struct Plan {
+    moves: Vec<(ticket::Model, user::Model)>,
+    kept: Vec<Uuid>,
+}
+
+/// Plans a hand-off of the agent's unfinished tickets (only those of groups with
+/// `auto_handoff` when `only_auto_handoff`).
+async fn plan(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    agent: &user::Model,
+    only_auto_handoff: bool,
+) -> Result<Plan, ApiError> {
+    let scope = &principal.scope;
+    let mut tickets = ticket::Entity::scoped(scope)
         .filter(ticket::Column::AssigneeId.eq(agent.id))
         .filter(ticket::Column::Status.is_in(OPEN_STATES))
         .filter(ticket::Column::MergedIntoId.is_null())
         .order_by_asc(ticket::Column::Id)
         .all(db)
         .await?;
+    if only_auto_handoff {
+        let mut group_ids: Vec<Uuid> = tickets.iter().filter_map(|t| t.group_id).collect();
+        group_ids.sort();
+        group_ids.dedup();
+        let auto: Vec<Uuid> = group::Entity::scoped(scope)
+            .filter(group::Column::Id.is_in(group_ids))
+            .filter(group::Column::AutoHandoff.eq(true))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|g| g.id)
+            .collect();
+        tickets.retain(|t| t.group_id.is_some_and(|g| auto.contains(&g)));
+    }
     let own_groups: Vec<Uuid> = group_member::Entity::scoped(scope)
         .filter(group_member::Column::UserId.eq(agent.id))
         .all(db)
@@ -140,11 +194,22 @@ pub async fn handoff(
         }
     }
 
+    Ok(Plan { moves, kept })
+}
+
+/// Writes a planned hand-off: reassigns each ticket still held by the agent, with a history
+/// entry and a private note.
+async fn apply(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    agent: &user::Model,
+    moves: Vec<(ticket::Model, user::Model)>,
+) -> Result<Vec<HandedOver>, ApiError> {
+    let scope = &principal.scope;
     let now = Utc::now();
-    let txn = db.begin().await?;
     let mut moved = Vec::new();
     for (t, colleague) in moves {
-        ticket::Entity::scoped_update(scope)
+        let written = ticket::Entity::scoped_update(scope)
             .col_expr(ticket::Column::AssigneeId, Expr::value(colleague.id))
             .col_expr(
                 ticket::Column::Version,
@@ -153,8 +218,12 @@ pub async fn handoff(
             .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
             .filter(ticket::Column::Id.eq(t.id))
             .filter(ticket::Column::AssigneeId.eq(agent.id))
-            .exec(&txn)
+            .exec(txn)
             .await?;
+        if written.rows_affected == 0 {
+            // Reassigned by someone else since the plan was made: not ours to move any more.
+            continue;
+        }
         activity(
             principal,
             &t,
@@ -162,7 +231,7 @@ pub async fn handoff(
             Some(json!(agent.id)),
             Some(json!(colleague.id)),
         )
-        .insert(&txn)
+        .insert(txn)
         .await?;
         let note = format!(
             "Handed over from {} to {} at the end of a shift.",
@@ -179,7 +248,7 @@ pub async fn handoff(
             body_text: Set(note),
             created_at: Set(now),
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
         moved.push(HandedOver {
             ticket_id: t.id,
@@ -187,8 +256,7 @@ pub async fn handoff(
             assignee_id: colleague.id,
         });
     }
-    txn.commit().await?;
-    Ok(HandoffReport { moved, kept })
+    Ok(moved)
 }
 
 async fn tenant_path(

@@ -30,6 +30,39 @@ impl GroupKind {
     }
 }
 
+/// How new tickets of a group find an agent.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignmentMode {
+    /// Agents take or are given tickets by hand.
+    #[default]
+    Manual,
+    /// The next member on shift after the one assigned last (by user id).
+    RoundRobin,
+    /// The member on shift with the fewest unfinished tickets (lowest id on a tie).
+    LeastOpen,
+}
+
+impl AssignmentMode {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssignmentMode::Manual => "manual",
+            AssignmentMode::RoundRobin => "round_robin",
+            AssignmentMode::LeastOpen => "least_open",
+        }
+    }
+
+    /// The mode of a stored name; unknown names read as manual, which assigns nothing.
+    pub fn parse(stored: &str) -> Self {
+        match stored {
+            "round_robin" => AssignmentMode::RoundRobin,
+            "least_open" => AssignmentMode::LeastOpen,
+            _ => AssignmentMode::Manual,
+        }
+    }
+}
+
 /// Body of `POST /groups`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -42,6 +75,14 @@ pub struct CreateGroup {
     pub kind: GroupKind,
     /// What the group handles.
     pub description: Option<String>,
+    /// Business hours (a calendar of the group's tenant); without one the group is always
+    /// open.
+    pub calendar_id: Option<Uuid>,
+    /// How new tickets find an agent; `manual` when absent.
+    pub assignment_mode: Option<AssignmentMode>,
+    /// Hand an agent's open tickets of this group to colleagues on shift when the agent goes
+    /// off shift; `false` when absent.
+    pub auto_handoff: Option<bool>,
 }
 
 /// Body of `PATCH /groups/{id}`: only the fields sent change.
@@ -54,6 +95,14 @@ pub struct UpdateGroup {
     pub kind: Option<GroupKind>,
     /// What the group handles.
     pub description: Option<String>,
+    /// Business hours; `null` removes the calendar.
+    #[serde(default, deserialize_with = "crate::http::patch::present")]
+    #[schema(value_type = Option<Uuid>)]
+    pub calendar_id: Option<Option<Uuid>>,
+    /// How new tickets find an agent.
+    pub assignment_mode: Option<AssignmentMode>,
+    /// Hand tickets over automatically at the end of a shift.
+    pub auto_handoff: Option<bool>,
 }
 
 /// Body of `PUT /users/{id}/groups`.
@@ -85,6 +134,12 @@ pub struct GroupDto {
     pub kind: String,
     /// What the group handles.
     pub description: Option<String>,
+    /// Business hours, if any.
+    pub calendar_id: Option<Uuid>,
+    /// `manual`, `round_robin` or `least_open`.
+    pub assignment_mode: AssignmentMode,
+    /// Whether tickets are handed over automatically at the end of a shift.
+    pub auto_handoff: bool,
     /// Members' user ids.
     pub member_ids: Vec<Uuid>,
     /// Created.
@@ -102,6 +157,9 @@ impl GroupDto {
             name: model.name,
             kind: model.kind,
             description: model.description,
+            calendar_id: model.calendar_id,
+            assignment_mode: AssignmentMode::parse(&model.assignment_mode),
+            auto_handoff: model.auto_handoff,
             member_ids,
             created_at: model.created_at,
             updated_at: model.updated_at,

@@ -44,13 +44,25 @@ pub async fn create(
         .one(&state.db)
         .await?
         .ok_or(ApiError::NotFound("tenant"))?;
+    let name = check_name(&body.name)?;
+    let calendar_id = match body.calendar_id {
+        Some(id) => Some(
+            crate::calendars::service::check_for_tenant(&state.db, &principal.scope, owner.id, id)
+                .await?,
+        ),
+        None => None,
+    };
     let now = Utc::now();
     group::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(owner.id),
-        name: Set(check_name(&body.name)?),
+        name: Set(name),
         kind: Set(body.kind.as_str().to_owned()),
         description: Set(body.description.filter(|d| !d.trim().is_empty())),
+        calendar_id: Set(calendar_id),
+        assignment_mode: Set(body.assignment_mode.unwrap_or_default().as_str().to_owned()),
+        auto_handoff: Set(body.auto_handoff.unwrap_or(false)),
+        last_assigned_user_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -92,7 +104,7 @@ pub async fn get(state: &AppState, scope: &Scope, id: Uuid) -> Result<group::Mod
         .ok_or(ApiError::NotFound("group"))
 }
 
-/// Renames or re-kinds a group.
+/// Renames or re-kinds a group, or changes its calendar, assignment mode or hand-off.
 ///
 /// # Errors
 /// 404 outside the scope, 409 for a taken name, 422 for bad fields.
@@ -103,6 +115,7 @@ pub async fn update(
     body: UpdateGroup,
 ) -> Result<group::Model, ApiError> {
     let found = get(state, scope, id).await?;
+    let tenant_id = found.tenant_id;
     let mut active: group::ActiveModel = found.into();
     if let Some(name) = body.name {
         active.name = Set(check_name(&name)?);
@@ -112,6 +125,22 @@ pub async fn update(
     }
     if let Some(description) = body.description {
         active.description = Set(Some(description).filter(|d| !d.trim().is_empty()));
+    }
+    if let Some(calendar_id) = body.calendar_id {
+        let calendar_id = match calendar_id {
+            Some(id) => Some(
+                crate::calendars::service::check_for_tenant(&state.db, scope, tenant_id, id)
+                    .await?,
+            ),
+            None => None,
+        };
+        active.calendar_id = Set(calendar_id);
+    }
+    if let Some(mode) = body.assignment_mode {
+        active.assignment_mode = Set(mode.as_str().to_owned());
+    }
+    if let Some(auto_handoff) = body.auto_handoff {
+        active.auto_handoff = Set(auto_handoff);
     }
     active.updated_at = Set(Utc::now());
     active.update(&state.db).await.map_err(name_taken)

@@ -308,14 +308,15 @@ pub async fn create(
         linked_tenant_id: None,
     };
     ticket.search_text = search_text(&ticket.subject, &ticket.description);
-    state
+    let written = state
         .ticket_writer
         .write(NewTicket {
             ticket,
             actor: actor(principal),
             scope: scope.clone(),
         })
-        .await
+        .await?;
+    Ok(crate::assignment::service::assign_created(db, scope, written).await)
 }
 
 pub(crate) fn unmerged(found: ticket::Model) -> Result<ticket::Model, ApiError> {
@@ -541,6 +542,8 @@ pub async fn update(
     body: UpdateTicket,
 ) -> Result<ticket::Model, ApiError> {
     let scope = &principal.scope;
+    // A move to another group without a chosen assignee lets the group's mode pick one.
+    let regrouped = body.group_id.is_some() && body.assignee_id.is_none();
     let found = unmerged(get(db, scope, id).await?)?;
     if expected_version.is_some_and(|v| v != found.version) {
         return Err(ApiError::PreconditionFailed(
@@ -687,7 +690,11 @@ pub async fn update(
         crate::escalations::service::status_flows_back(&txn, &found, status).await?;
     }
     txn.commit().await?;
-    get(db, scope, id).await
+    let updated = get(db, scope, id).await?;
+    if regrouped && updated.group_id != found.group_id {
+        return Ok(crate::assignment::service::assign_regrouped(db, scope, updated).await);
+    }
+    Ok(updated)
 }
 
 /// Assigns a ticket to the calling agent.
