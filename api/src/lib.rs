@@ -3,6 +3,7 @@
 
 pub mod agents;
 pub mod api_keys;
+pub mod attachments;
 pub mod auth;
 pub mod cache;
 pub mod cli;

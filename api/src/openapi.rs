@@ -19,6 +19,7 @@ use utoipa_actix_web::AppExt;
         (name = "users", description = "Users and roles"),
         (name = "groups", description = "Agent groups (tiers and teams) and memberships"),
         (name = "tickets", description = "Tickets, conversation and history"),
+        (name = "attachments", description = "Files of a ticket's conversation"),
         (name = "agents", description = "Shifts and hand-offs"),
         (name = "reports", description = "Counts and statistics"),
         (name = "companies", description = "Client organisations"),

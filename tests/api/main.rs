@@ -3,6 +3,7 @@
 
 mod agents;
 mod api_keys;
+mod attachments;
 mod auth;
 mod bootstrap;
 mod branding;
