@@ -24,6 +24,7 @@ pub mod tenancy;
 pub mod ticket_fields;
 pub mod tickets;
 pub mod users;
+pub mod views;
 
 pub use config::Settings;
 pub use startup::Application;

@@ -20,6 +20,7 @@ use utoipa_actix_web::AppExt;
         (name = "groups", description = "Agent groups (tiers and teams) and memberships"),
         (name = "tickets", description = "Tickets, conversation and history"),
         (name = "attachments", description = "Files of a ticket's conversation"),
+        (name = "views", description = "Agents' saved ticket views"),
         (name = "agents", description = "Shifts and hand-offs"),
         (name = "reports", description = "Counts and statistics"),
         (name = "companies", description = "Client organisations"),

@@ -33,7 +33,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(crate::agents::routes::configure)
             .configure(crate::ticket_fields::routes::configure)
             .configure(crate::events::routes::configure)
-            .configure(crate::attachments::routes::configure),
+            .configure(crate::attachments::routes::configure)
+            .configure(crate::views::routes::configure),
     );
 }
 

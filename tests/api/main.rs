@@ -19,3 +19,4 @@ mod reports;
 mod tenants;
 mod tickets;
 mod users;
+mod views;
