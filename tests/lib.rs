@@ -27,6 +27,7 @@ pub struct TestApp {
     /// The server's state (cache, settings, keys).
     pub state: api::state::AppState,
     _dir: Option<tempfile::TempDir>,
+    _files: Option<tempfile::TempDir>,
 }
 
 /// An access and refresh token pair.
@@ -73,6 +74,7 @@ pub async fn fresh_database_url() -> (String, Option<tempfile::TempDir>) {
 /// Spawns the app after letting the test adjust the settings.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let (database_url, dir) = fresh_database_url().await;
+    let files = tempfile::tempdir().expect("temp dir for attachments");
     let mut settings = Settings {
         bind: "127.0.0.1:0".into(),
         database_url,
@@ -82,6 +84,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         admin_password: Some(SecretString::from(PASSWORD)),
         ..Settings::default()
     };
+    settings.attachments.dir = Some(files.path().display().to_string());
     if let Ok(url) = std::env::var("TEST_REDIS_URL")
         && !url.is_empty()
     {
@@ -102,6 +105,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         db: state.db.clone(),
         state,
         _dir: dir,
+        _files: Some(files),
     }
 }
 
@@ -186,6 +190,14 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The directory this app keeps attachment files in.
+    pub fn attachments_dir(&self) -> std::path::PathBuf {
+        self.state
+            .settings
+            .attachments
+            .resolved_dir(&self.state.settings.database_url)
+    }
+
     /// A second API node on the same database and Redis (same settings, another port).
     pub async fn second_node(&self) -> TestApp {
         let settings = (*self.state.settings).clone();
@@ -201,6 +213,7 @@ impl TestApp {
             db: state.db.clone(),
             state,
             _dir: None,
+            _files: None,
         }
     }
 

@@ -36,6 +36,8 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     /// HTTP limits.
     pub http: HttpSettings,
+    /// Where attachments are kept and what may be uploaded.
+    pub attachments: AttachmentSettings,
 }
 
 /// Token lifetimes and login limits.
@@ -78,6 +80,76 @@ pub struct HttpSettings {
     pub trust_forwarded_for: bool,
 }
 
+/// Where attachments are kept and what may be uploaded.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct AttachmentSettings {
+    /// Directory of the local storage; by default `attachments/` beside the SQLite file, or
+    /// `./data/attachments` with PostgreSQL.
+    pub dir: Option<String>,
+    /// Largest file accepted, in bytes.
+    pub max_file_bytes: usize,
+    /// Most files in one upload.
+    pub max_files: usize,
+    /// Media types accepted; each file's declared type must be listed and its first bytes must
+    /// agree with it.
+    pub allowed_types: Vec<String>,
+}
+
+impl Default for AttachmentSettings {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            max_file_bytes: 20 * 1024 * 1024,
+            max_files: 10,
+            allowed_types: [
+                "image/png",
+                "image/jpeg",
+                "image/gif",
+                "image/webp",
+                "image/bmp",
+                "application/pdf",
+                "text/plain",
+                "text/csv",
+                "application/msword",
+                "application/vnd.ms-excel",
+                "application/vnd.ms-powerpoint",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+                "application/vnd.oasis.opendocument.text",
+                "application/vnd.oasis.opendocument.spreadsheet",
+                "application/vnd.oasis.opendocument.presentation",
+                "application/zip",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }
+    }
+}
+
+impl AttachmentSettings {
+    /// The storage directory: the configured one, else `attachments/` beside a SQLite database
+    /// file, else `./data/attachments`.
+    pub fn resolved_dir(&self, database_url: &str) -> std::path::PathBuf {
+        if let Some(dir) = &self.dir {
+            return dir.into();
+        }
+        let sqlite_file = database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| database_url.strip_prefix("sqlite:"))
+            .map(|rest| rest.split('?').next().unwrap_or_default())
+            .filter(|path| !path.is_empty() && !path.contains(":memory:"));
+        match sqlite_file {
+            Some(file) => std::path::Path::new(file)
+                .parent()
+                .map(|parent| parent.join("attachments"))
+                .unwrap_or_else(|| "attachments".into()),
+            None => "data/attachments".into(),
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -94,6 +166,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             rate_limit: RateLimitSettings::default(),
             http: HttpSettings::default(),
+            attachments: AttachmentSettings::default(),
         }
     }
 }

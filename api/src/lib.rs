@@ -4,6 +4,7 @@
 pub mod agents;
 pub mod api_keys;
 pub mod assignment;
+pub mod attachments;
 pub mod auth;
 pub mod cache;
 pub mod calendars;
@@ -27,6 +28,7 @@ pub mod tenancy;
 pub mod ticket_fields;
 pub mod tickets;
 pub mod users;
+pub mod views;
 
 pub use config::Settings;
 pub use startup::Application;

@@ -20,6 +20,8 @@ use utoipa_actix_web::AppExt;
         (name = "groups", description = "Agent groups (tiers and teams) and memberships"),
         (name = "calendars", description = "Business hours: weekly intervals, holidays, 24/7"),
         (name = "tickets", description = "Tickets, conversation and history"),
+        (name = "attachments", description = "Files of a ticket's conversation"),
+        (name = "views", description = "Agents' saved ticket views"),
         (name = "agents", description = "Shifts and hand-offs"),
         (name = "reports", description = "Counts and statistics"),
         (name = "companies", description = "Client organisations"),

@@ -34,7 +34,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(crate::reports::routes::configure)
             .configure(crate::agents::routes::configure)
             .configure(crate::ticket_fields::routes::configure)
-            .configure(crate::events::routes::configure),
+            .configure(crate::events::routes::configure)
+            .configure(crate::attachments::routes::configure)
+            .configure(crate::views::routes::configure),
     );
 }
 
@@ -103,6 +105,9 @@ pub async fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
         }
         None => crate::events::bus::EventBus::in_process(),
     };
+    let storage = Arc::new(crate::attachments::storage::LocalStorage::new(
+        settings.attachments.resolved_dir(&settings.database_url),
+    ));
     Ok(AppState {
         events,
         ticket_writer: Arc::new(crate::tickets::writer::TicketWriter::start(&settings, 4)?),
@@ -112,6 +117,7 @@ pub async fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
         hasher: Arc::new(hasher),
         settings: Arc::new(settings),
         tenant_facts: Arc::default(),
+        storage,
     })
 }
 

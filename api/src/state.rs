@@ -40,6 +40,8 @@ pub struct AppState {
     pub ticket_writer: Arc<crate::tickets::writer::TicketWriter>,
     /// Immutable tenant facts by id.
     pub tenant_facts: Arc<DashMap<Uuid, TenantFacts>>,
+    /// Where attachment bytes are kept.
+    pub storage: Arc<dyn crate::attachments::storage::Storage>,
 }
 
 impl AppState {

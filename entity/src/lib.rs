@@ -4,6 +4,7 @@
 //! scope-filtered helpers of the `tenants` crate.
 
 pub mod api_key;
+pub mod attachment;
 pub mod business_calendar;
 pub mod company;
 pub mod contact;
@@ -22,4 +23,5 @@ pub mod ticket_activity;
 pub mod ticket_counter;
 pub mod ticket_field;
 pub mod ticket_message;
+pub mod ticket_view;
 pub mod user;

@@ -10,6 +10,7 @@ mod m20261125_000005_availability;
 mod m20261125_000006_ticket_search;
 mod m20261125_000007_ticket_fields;
 mod m20261125_000008_calendars;
+mod m20261125_000009_attachments_views;
 mod m20261125_000010_links_jobs_outbox;
 
 /// Every migration of the product, in order.
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_ticket_search::Migration),
             Box::new(m20261125_000007_ticket_fields::Migration),
             Box::new(m20261125_000008_calendars::Migration),
+            Box::new(m20261125_000009_attachments_views::Migration),
             Box::new(m20261125_000010_links_jobs_outbox::Migration),
         ]
     }

@@ -174,3 +174,15 @@ impl TenantOwned for entity::outbox::Entity {
         entity::outbox::Column::TenantId
     }
 }
+
+impl TenantOwned for entity::attachment::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::attachment::Column::TenantId
+    }
+}
+
+impl TenantOwned for entity::ticket_view::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::ticket_view::Column::TenantId
+    }
+}

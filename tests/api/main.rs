@@ -3,6 +3,7 @@
 
 mod agents;
 mod api_keys;
+mod attachments;
 mod auth;
 mod bootstrap;
 mod branding;
@@ -20,3 +21,4 @@ mod reports;
 mod tenants;
 mod tickets;
 mod users;
+mod views;

@@ -291,6 +291,9 @@ pub struct MergeTickets {
 pub struct CreateMessage {
     /// HTML or plain text; scripts, event handlers and unsafe markup are removed.
     pub body: String,
+    /// Attachments uploaded to this ticket and not yet sent, to send with this message.
+    #[serde(default)]
+    pub attachment_ids: Vec<Uuid>,
 }
 
 /// One entry of a conversation.
@@ -312,6 +315,8 @@ pub struct MessageDto {
     pub body_html: String,
     /// Written.
     pub created_at: DateTime<Utc>,
+    /// Files it carries.
+    pub attachments: Vec<crate::attachments::dto::AttachmentDto>,
 }
 
 impl From<entity::ticket_message::Model> for MessageDto {
@@ -325,6 +330,7 @@ impl From<entity::ticket_message::Model> for MessageDto {
             body_text: model.body_text,
             body_html: model.body_html,
             created_at: model.created_at,
+            attachments: Vec::new(),
         }
     }
 }

@@ -213,10 +213,20 @@ async fn add_reply(
     id: web::Path<Uuid>,
     body: web::Json<CreateMessage>,
 ) -> Result<HttpResponse, ApiError> {
-    let message =
-        service::add_message(&state.db, &auth, id.into_inner(), false, &body.body).await?;
+    let message = service::add_message_with_attachments(
+        &state.db,
+        &auth,
+        id.into_inner(),
+        false,
+        &body.body,
+        &body.attachment_ids,
+    )
+    .await?;
     announce_message(&state, &auth, "ticket.reply", &message).await;
-    Ok(HttpResponse::Created().json(MessageDto::from(message)))
+    let mut created = [MessageDto::from(message)];
+    crate::attachments::service::fill(&state.db, &auth.scope, &mut created).await?;
+    let [created] = created;
+    Ok(HttpResponse::Created().json(created))
 }
 
 /// Adds a private note, visible to agents only.
@@ -240,9 +250,20 @@ async fn add_note(
     id: web::Path<Uuid>,
     body: web::Json<CreateMessage>,
 ) -> Result<HttpResponse, ApiError> {
-    let message = service::add_message(&state.db, &auth, id.into_inner(), true, &body.body).await?;
+    let message = service::add_message_with_attachments(
+        &state.db,
+        &auth,
+        id.into_inner(),
+        true,
+        &body.body,
+        &body.attachment_ids,
+    )
+    .await?;
     announce_message(&state, &auth, "ticket.note", &message).await;
-    Ok(HttpResponse::Created().json(MessageDto::from(message)))
+    let mut created = [MessageDto::from(message)];
+    crate::attachments::service::fill(&state.db, &auth.scope, &mut created).await?;
+    let [created] = created;
+    Ok(HttpResponse::Created().json(created))
 }
 
 /// The conversation of a ticket, oldest first (client staff do not see private notes).
@@ -263,12 +284,9 @@ async fn get_conversation(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let messages = service::conversation(&state.db, &auth, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(
-        messages
-            .into_iter()
-            .map(MessageDto::from)
-            .collect::<Vec<_>>(),
-    ))
+    let mut messages: Vec<MessageDto> = messages.into_iter().map(MessageDto::from).collect();
+    crate::attachments::service::fill(&state.db, &auth.scope, &mut messages).await?;
+    Ok(HttpResponse::Ok().json(messages))
 }
 
 /// The history of a ticket: every change with who made it and when, oldest first.

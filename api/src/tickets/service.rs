@@ -755,6 +755,22 @@ pub async fn add_message(
     note: bool,
     body: &str,
 ) -> Result<ticket_message::Model, ApiError> {
+    add_message_with_attachments(db, principal, id, note, body, &[]).await
+}
+
+/// [`add_message`] that also links uploaded attachments of the ticket to the new message, in
+/// the same transaction.
+///
+/// # Errors
+/// As [`add_message`]; 422 naming `attachment_ids` for attachments that cannot be linked.
+pub async fn add_message_with_attachments(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    id: Uuid,
+    note: bool,
+    body: &str,
+    attachment_ids: &[Uuid],
+) -> Result<ticket_message::Model, ApiError> {
     if principal.role() == Some(tenants::Role::ClientAdmin) {
         return Err(ApiError::forbidden(
             "insufficient_scope",
@@ -811,6 +827,7 @@ pub async fn add_message(
                 .await?;
         }
     }
+    crate::attachments::service::link(&txn, scope, &found, message.id, attachment_ids).await?;
     txn.commit().await?;
     Ok(message)
 }
