@@ -518,3 +518,36 @@ async fn another_tenants_attachments_answer_404() {
     assert_eq!(still, file_a);
     assert_eq!(attachment_rows(&app).await, 1);
 }
+
+#[tokio::test]
+async fn merging_tickets_takes_their_attachments_along() {
+    let app = spawn_app().await;
+    let tree = app.tree().await;
+    let primary = new_ticket(&app, &tree.agent_a, Some(tree.client_a)).await;
+    let secondary = new_ticket(&app, &tree.agent_a, Some(tree.client_a)).await;
+    let file = upload_text(&app, &tree.agent_a, &secondary, "screenshot").await;
+    let merged = app
+        .post(
+            &format!("/api/v1/tickets/{primary}/merge"),
+            &tree.agent_a,
+            &json!({"secondary_ids": [secondary]}),
+        )
+        .await;
+    assert_eq!(merged.status(), StatusCode::OK);
+    let id = file["id"].as_str().unwrap();
+    let moved = body(
+        app.get(&format!("/api/v1/attachments/{id}"), &tree.agent_a)
+            .await,
+    )
+    .await;
+    assert_eq!(moved["ticket_id"], primary.to_string());
+    // The unsent upload now rides on a reply of the primary ticket.
+    let reply = app
+        .post(
+            &format!("/api/v1/tickets/{primary}/replies"),
+            &tree.agent_a,
+            &json!({"body": "See the screenshot", "attachment_ids": [id]}),
+        )
+        .await;
+    assert_eq!(reply.status(), StatusCode::CREATED);
+}

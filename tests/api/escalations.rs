@@ -273,6 +273,18 @@ async fn escalation_refuses_what_it_cannot_do() {
         )
         .await;
     }
+    // Routing another tenant's ticket is a 404 as well, whatever the target.
+    assert_problem(
+        app.post(
+            &format!("/api/v1/tickets/{b_id}/route"),
+            &tree.agent_a,
+            &json!({"tenant_id": tree.client_a}),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     // The platform has nobody above it.
     let own = new_ticket(&app, &tree.root, student("Platform's own", tree.platform)).await;
     let own_id = own["id"].as_str().unwrap();

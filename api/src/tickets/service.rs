@@ -382,6 +382,7 @@ pub async fn merge(
         .filter(ticket_message::Column::TicketId.is_in(secondary_ids.clone()))
         .exec(&txn)
         .await?;
+    crate::attachments::service::move_to(&txn, scope, &secondary_ids, primary.id).await?;
     for secondary in &secondaries {
         let closed = ticket::Entity::scoped_update(scope)
             .col_expr(
