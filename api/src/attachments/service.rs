@@ -427,6 +427,25 @@ pub async fn fill(
     Ok(())
 }
 
+/// Moves the attachments of `from` tickets (sent and unsent) to the ticket `to`, inside the
+/// caller's transaction: a merge takes the files with the conversation.
+///
+/// # Errors
+/// Fails when the database does.
+pub async fn move_to(
+    conn: &impl ConnectionTrait,
+    scope: &Scope,
+    from: &[Uuid],
+    to: Uuid,
+) -> Result<(), ApiError> {
+    attachment::Entity::scoped_update(scope)
+        .col_expr(attachment::Column::TicketId, Expr::value(to))
+        .filter(attachment::Column::TicketId.is_in(from.iter().copied()))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -466,23 +485,4 @@ mod tests {
         assert!(check_type(Some("application/x-msdownload"), b"MZ", &allowed()).is_err());
         assert!(check_type(None, b"text", &allowed()).is_err());
     }
-}
-
-/// Moves the attachments of `from` tickets (sent and unsent) to the ticket `to`, inside the
-/// caller's transaction: a merge takes the files with the conversation.
-///
-/// # Errors
-/// Fails when the database does.
-pub async fn move_to(
-    conn: &impl ConnectionTrait,
-    scope: &Scope,
-    from: &[Uuid],
-    to: Uuid,
-) -> Result<(), ApiError> {
-    attachment::Entity::scoped_update(scope)
-        .col_expr(attachment::Column::TicketId, Expr::value(to))
-        .filter(attachment::Column::TicketId.is_in(from.iter().copied()))
-        .exec(conn)
-        .await?;
-    Ok(())
 }
