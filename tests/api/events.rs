@@ -54,6 +54,7 @@ async fn agents_see_their_scope_live_and_nothing_else() {
     let mut partner_a = subscribe(&app, &tree.agent_a).await;
     let mut partner_b = subscribe(&app, &tree.admin_b).await;
     let mut client_staff = subscribe(&app, &tree.client_admin_a).await;
+    let mut platform = subscribe(&app, &tree.root).await;
     let created = body(app.post("/api/v1/tickets", &tree.agent_a, &json!({"tenant_id": tree.client_a, "subject": "Live", "requester": {"email": "s@uni.example"}})).await).await;
     let (kind, data) = next_event(&mut partner_a, Duration::from_secs(5))
         .await
@@ -117,6 +118,22 @@ async fn agents_see_their_scope_live_and_nothing_else() {
         .await
         .expect("partner B hears its own ticket");
     assert_eq!(data["ticket_id"], own["id"]);
+    // The platform hears none of the partners' tickets: the first event it gets is its
+    // dedicated client's.
+    let dedicated = body(
+        app.post(
+            "/api/v1/tickets",
+            &tree.root,
+            &json!({"tenant_id": tree.dedicated, "subject": "D", "requester": {"email": "d@uni.example"}}),
+        )
+        .await,
+    )
+    .await;
+    let (_, data) = next_event(&mut platform, Duration::from_secs(5))
+        .await
+        .expect("the platform hears its dedicated client's ticket");
+    assert_eq!(data["ticket_id"], dedicated["id"]);
+    assert!(data.get("tenant_kind").is_none());
 }
 
 #[tokio::test]
