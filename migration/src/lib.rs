@@ -9,6 +9,7 @@ mod m20261125_000004_ticket_merge;
 mod m20261125_000005_availability;
 mod m20261125_000006_ticket_search;
 mod m20261125_000007_ticket_fields;
+mod m20261125_000011_ticket_indexes;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_availability::Migration),
             Box::new(m20261125_000006_ticket_search::Migration),
             Box::new(m20261125_000007_ticket_fields::Migration),
+            Box::new(m20261125_000011_ticket_indexes::Migration),
         ]
     }
 }
