@@ -12,6 +12,7 @@ mod m20261125_000007_ticket_fields;
 mod m20261125_000008_calendars;
 mod m20261125_000009_attachments_views;
 mod m20261125_000010_links_jobs_outbox;
+mod m20261125_000011_ticket_indexes;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000008_calendars::Migration),
             Box::new(m20261125_000009_attachments_views::Migration),
             Box::new(m20261125_000010_links_jobs_outbox::Migration),
+            Box::new(m20261125_000011_ticket_indexes::Migration),
         ]
     }
 }

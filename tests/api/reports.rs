@@ -123,6 +123,7 @@ async fn counts_by_company_source_tag_and_local_day() {
     let mut companies = buckets(&by_company);
     companies.sort_by_key(|(key, _)| key.to_string());
     assert_eq!(companies, [(json!(company_id), 2), (Value::Null, 1)]);
+    assert_eq!(by_company["total"], 3);
     let by_source = body(
         app.get(
             &format!("/api/v1/reports/ticket-counts?group_by=source&{period}"),
@@ -135,6 +136,7 @@ async fn counts_by_company_source_tag_and_local_day() {
         buckets(&by_source),
         [(json!("email"), 1), (json!("whatsapp"), 2)]
     );
+    assert_eq!(by_source["total"], 3);
     let by_tag = body(
         app.get(
             &format!("/api/v1/reports/ticket-counts?group_by=tag&{period}"),

@@ -275,9 +275,21 @@ async fn from_jwt(state: &AppState, token: &str) -> Result<Principal, ApiError> 
         tenant_kind: facts.kind,
         tenant_slug: facts.slug,
         scopes: claims.scopes.clone(),
-        scope: Scope::new(claims.tid, facts.path, role.reach()),
+        scope: Scope::new(claims.tid, facts.path, reach_in(facts.kind, role.reach())),
         claims: Some(claims),
     })
+}
+
+/// How far a principal of a tenant of `kind` reaches. A client tenant has no tenants below it, so
+/// its subtree is itself: `Own` compares `tenant_id` with one value, which lets PostgreSQL read
+/// a `(tenant_id, ...)` index in order instead of joining the tenant tree (a client's filtered
+/// ticket list on 1,000,000 tickets goes from ~5-25 ms to under 1 ms; api/benches/list_1m.sh).
+fn reach_in(kind: TenantKind, reach: Reach) -> Reach {
+    if kind == TenantKind::Client {
+        Reach::Own
+    } else {
+        reach
+    }
 }
 
 /// Hashes a full API key for storage and lookup.
@@ -361,7 +373,11 @@ async fn from_api_key(state: &AppState, key: &str) -> Result<(Principal, RateLim
         tenant_kind: facts.kind,
         tenant_slug: facts.slug,
         scopes,
-        scope: Scope::new(found.tenant_id, facts.path, Reach::Subtree),
+        scope: Scope::new(
+            found.tenant_id,
+            facts.path,
+            reach_in(facts.kind, Reach::Subtree),
+        ),
         claims: None,
     };
     Ok((principal, info))

@@ -61,11 +61,21 @@ pub async fn ticket_counts(
         filter = filter.add(ticket::Column::TenantId.eq(tenant_id));
     }
     let backend = db.get_database_backend();
-    let total = run(db, backend, total_query(filter.clone()))
-        .await?
-        .first()
-        .map_or(0, |row| row.count);
-    let rows = run(db, backend, grouped_query(query.group_by, backend, filter)).await?;
+    let rows = run(
+        db,
+        backend,
+        grouped_query(query.group_by, backend, filter.clone()),
+    )
+    .await?;
+    // Every ticket falls in exactly one company, source or hour bucket, so their sum is the
+    // total; a ticket has any number of tags, so tags need their own count.
+    let total = match query.group_by {
+        CountBy::Tag => run(db, backend, total_query(filter))
+            .await?
+            .first()
+            .map_or(0, |row| row.count),
+        CountBy::Company | CountBy::Source | CountBy::Day => rows.iter().map(|row| row.count).sum(),
+    };
     let buckets = match query.group_by {
         CountBy::Day => by_local_day(rows, zone),
         CountBy::Company => rows
@@ -108,13 +118,16 @@ async fn run(
     Ok(Row::find_by_statement(statement).all(db).await?)
 }
 
+/// `COUNT(*)`: unlike `COUNT(id)` it needs no column outside the `(tenant_id, created_at,
+/// company_id, source)` index, so PostgreSQL counts from the index alone.
+fn count_rows() -> Expr {
+    Expr::cust("COUNT(*)")
+}
+
 fn total_query(filter: Condition) -> SelectStatement {
     Query::select()
         .expr_as(Expr::cust("NULL"), Alias::new("key"))
-        .expr_as(
-            Func::count(Expr::col((ticket::Entity, ticket::Column::Id))),
-            Alias::new("count"),
-        )
+        .expr_as(count_rows(), Alias::new("count"))
         .from(ticket::Entity)
         .cond_where(filter)
         .to_owned()
@@ -124,18 +137,24 @@ fn grouped_query(by: CountBy, backend: DbBackend, filter: Condition) -> SelectSt
     let postgres = backend == DbBackend::Postgres;
     let mut select = Query::select();
     select.from(ticket::Entity).cond_where(filter);
+    // PostgreSQL groups by the plain value and formats only one row per group.
+    let mut group: Option<Expr> = None;
     let key = match by {
         // UUIDs are text on PostgreSQL and 16-byte blobs on SQLite; both come back parseable.
         CountBy::Company if postgres => {
-            Expr::col((ticket::Entity, ticket::Column::CompanyId)).cast_as(Alias::new("text"))
+            let company = Expr::col((ticket::Entity, ticket::Column::CompanyId));
+            group = Some(company.clone());
+            company.cast_as(Alias::new("text"))
         }
         CountBy::Company => Expr::cust("lower(hex(\"tickets\".\"company_id\"))"),
         CountBy::Source => Expr::col((ticket::Entity, ticket::Column::Source)),
         // Hours in UTC: the database groups, and each hour then falls into its local day here,
         // which is exact for every zone whose offset is a whole number of hours.
-        CountBy::Day if postgres => Expr::cust(
-            "to_char(\"tickets\".\"created_at\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24')",
-        ),
+        CountBy::Day if postgres => {
+            let hour = "date_trunc('hour', \"tickets\".\"created_at\" AT TIME ZONE 'UTC')";
+            group = Some(Expr::cust(hour));
+            Expr::cust(format!("to_char({hour}, 'YYYY-MM-DD\"T\"HH24')"))
+        }
         CountBy::Day => Expr::cust("strftime('%Y-%m-%dT%H', \"tickets\".\"created_at\")"),
         CountBy::Tag if postgres => {
             select.from_function(
@@ -155,11 +174,8 @@ fn grouped_query(by: CountBy, backend: DbBackend, filter: Condition) -> SelectSt
     };
     select
         .expr_as(key.clone(), Alias::new("key"))
-        .expr_as(
-            Func::count(Expr::col((ticket::Entity, ticket::Column::Id))),
-            Alias::new("count"),
-        )
-        .add_group_by([key.clone()])
+        .expr_as(count_rows(), Alias::new("count"))
+        .add_group_by([group.unwrap_or_else(|| key.clone())])
         .order_by_expr(key, sea_orm::sea_query::Order::Asc)
         .to_owned()
 }
