@@ -43,7 +43,12 @@ async fn accepted(app: &TestApp, token: &str, request: &Value) -> String {
 }
 
 /// Polls the job until `done(job)` holds (the runner works in the background).
-async fn wait_for(app: &TestApp, token: &str, job_id: &str, done: impl Fn(&Value) -> bool) -> Value {
+async fn wait_for(
+    app: &TestApp,
+    token: &str,
+    job_id: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     for _ in 0..1200 {
         let response = app.get(&format!("/api/v1/jobs/{job_id}"), token).await;
         assert_eq!(response.status(), StatusCode::OK);
@@ -101,7 +106,11 @@ async fn bulk_changes_by_ids_apply_to_every_ticket_with_history() {
     assert_eq!(job["failed"], 0);
     assert!(job["started_at"].is_string() && job["finished_at"].is_string());
     for (ticket, tags) in [(&a, json!(["exam", "bulk"])), (&b, json!(["bulk"]))] {
-        let now = body(app.get(&format!("/api/v1/tickets/{}", id(ticket)), &root).await).await;
+        let now = body(
+            app.get(&format!("/api/v1/tickets/{}", id(ticket)), &root)
+                .await,
+        )
+        .await;
         assert_eq!(now["status"], "pending");
         assert_eq!(now["priority"], "high");
         assert_eq!(now["tags"], tags);
@@ -149,11 +158,19 @@ async fn bulk_changes_by_filter_touch_only_matching_tickets() {
     assert_eq!(job["total"], 2);
     assert_eq!(job["succeeded"], 2);
     for ticket in [&a, &b] {
-        let now = body(app.get(&format!("/api/v1/tickets/{}", id(ticket)), &root).await).await;
+        let now = body(
+            app.get(&format!("/api/v1/tickets/{}", id(ticket)), &root)
+                .await,
+        )
+        .await;
         assert_eq!(now["priority"], "urgent");
         assert_eq!(now["tags"], json!(["proctoring"]));
     }
-    let untouched = body(app.get(&format!("/api/v1/tickets/{}", id(&other)), &root).await).await;
+    let untouched = body(
+        app.get(&format!("/api/v1/tickets/{}", id(&other)), &root)
+            .await,
+    )
+    .await;
     assert_eq!(untouched["priority"], "medium");
     assert_eq!(untouched["version"], other["version"]);
 }
@@ -188,7 +205,11 @@ async fn a_mass_reply_is_rendered_for_each_requester_and_queued_in_the_outbox() 
         assert_eq!(queued[0].message_id, sent[0].id);
         assert_eq!(queued[0].channel, "email");
         assert_eq!(queued[0].status, "pending");
-        let now = body(app.get(&format!("/api/v1/tickets/{}", id(ticket)), &root).await).await;
+        let now = body(
+            app.get(&format!("/api/v1/tickets/{}", id(ticket)), &root)
+                .await,
+        )
+        .await;
         assert!(now["first_responded_at"].is_string());
         assert_eq!(now["version"], ticket["version"].as_i64().unwrap() + 1);
         let history = body(
@@ -196,8 +217,9 @@ async fn a_mass_reply_is_rendered_for_each_requester_and_queued_in_the_outbox() 
                 .await,
         )
         .await;
-        assert!(history.as_array().unwrap().iter().any(|a| a["field"] == "reply"
-            && a["new_value"]["message_id"] == sent[0].id.to_string()));
+        assert!(history.as_array().unwrap().iter().any(
+            |a| a["field"] == "reply" && a["new_value"]["message_id"] == sent[0].id.to_string()
+        ));
     }
     // A private note goes to nobody.
     let note = accepted(
@@ -263,7 +285,11 @@ async fn merged_unknown_and_foreign_tickets_are_reported_per_ticket() {
     // Nothing reached the other tenant's ticket.
     assert!(replies(&app, uuid(&foreign)).await.is_empty());
     assert!(outbox(&app, uuid(&foreign)).await.is_empty());
-    let theirs = body(app.get(&format!("/api/v1/tickets/{}", id(&foreign)), &tree.admin_b).await).await;
+    let theirs = body(
+        app.get(&format!("/api/v1/tickets/{}", id(&foreign)), &tree.admin_b)
+            .await,
+    )
+    .await;
     assert_eq!(theirs["priority"], "medium");
     assert_eq!(theirs["version"], foreign["version"]);
 }
@@ -281,7 +307,8 @@ async fn another_tenants_job_is_not_found() {
     .await;
     finished(&app, &tree.admin_a, &job_id).await;
     assert_problem(
-        app.get(&format!("/api/v1/jobs/{job_id}"), &tree.admin_b).await,
+        app.get(&format!("/api/v1/jobs/{job_id}"), &tree.admin_b)
+            .await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
@@ -302,7 +329,11 @@ async fn another_tenants_job_is_not_found() {
     .await;
     let job = finished(&app, &tree.admin_b, &theirs).await;
     assert_eq!(job["failures"][0]["code"], "not_found");
-    let now = body(app.get(&format!("/api/v1/tickets/{}", id(&ticket)), &tree.agent_a).await).await;
+    let now = body(
+        app.get(&format!("/api/v1/tickets/{}", id(&ticket)), &tree.agent_a)
+            .await,
+    )
+    .await;
     assert_eq!(now["priority"], "low");
 }
 
@@ -311,7 +342,8 @@ async fn a_retried_bulk_request_with_the_same_idempotency_key_returns_the_same_j
     let app = spawn_app().await;
     let root = app.root().await;
     let ticket = new_ticket(&app, &root, "Exam froze", "Ana", &[]).await;
-    let request = json!({"ticket_ids": [id(&ticket)], "reply": {"body": "Fixed, {{requester.name}}."}});
+    let request =
+        json!({"ticket_ids": [id(&ticket)], "reply": {"body": "Fixed, {{requester.name}}."}});
     let mut jobs = Vec::new();
     for _ in 0..2 {
         let response = app
@@ -336,7 +368,14 @@ async fn bad_bulk_requests_are_refused_before_any_job_exists() {
     let root = app.root().await;
     let mut tickets = Vec::new();
     for n in 0..4 {
-        tickets.push(id(&new_ticket(&app, &root, &format!("T{n}"), "Ana", &["many"]).await));
+        tickets.push(id(&new_ticket(
+            &app,
+            &root,
+            &format!("T{n}"),
+            "Ana",
+            &["many"],
+        )
+        .await));
     }
     let reply = json!({"body": "Hello"});
     let refused = |request: Value| {
@@ -362,18 +401,54 @@ async fn bad_bulk_requests_are_refused_before_any_job_exists() {
         (json!({"ticket_ids": [tickets[0]]}), "changes"),
         (json!({"reply": reply}), "ticket_ids"),
         (json!({"ticket_ids": [], "reply": reply}), "ticket_ids"),
-        (json!({"ticket_ids": [tickets[0]], "filter": {}, "reply": reply}), "ticket_ids"),
-        (json!({"filter": {"tag": "nothing-has-this"}, "reply": reply}), "filter"),
-        (json!({"ticket_ids": [tickets[0]], "reply": {"body": "Hi {{requester.shoe_size}}"}}), "reply.body"),
-        (json!({"ticket_ids": [tickets[0]], "reply": {"body": "Hi {{requester.name"}}), "reply.body"),
-        (json!({"ticket_ids": [tickets[0]], "reply": {"body": "  "}}), "reply.body"),
-        (json!({"ticket_ids": [tickets[0]], "changes": {}}), "changes"),
-        (json!({"ticket_ids": [tickets[0]], "changes": {"tags": ["a"], "add_tags": ["b"]}}), "changes.tags"),
-        (json!({"ticket_ids": [tickets[0]], "changes": {"add_tags": ["a,b"]}}), "changes.add_tags"),
-        (json!({"ticket_ids": [tickets[0]], "changes": {"group_id": Uuid::now_v7()}}), "changes.group_id"),
-        (json!({"ticket_ids": [tickets[0]], "changes": {"assignee_id": Uuid::now_v7()}}), "changes.assignee_id"),
-        (json!({"ticket_ids": [tickets[0]], "changes": {"status": "exploded"}}), "body"),
-        (json!({"ticket_ids": [tickets[0]], "changes": {"colour": "red"}}), "body"),
+        (
+            json!({"ticket_ids": [tickets[0]], "filter": {}, "reply": reply}),
+            "ticket_ids",
+        ),
+        (
+            json!({"filter": {"tag": "nothing-has-this"}, "reply": reply}),
+            "filter",
+        ),
+        (
+            json!({"ticket_ids": [tickets[0]], "reply": {"body": "Hi {{requester.shoe_size}}"}}),
+            "reply.body",
+        ),
+        (
+            json!({"ticket_ids": [tickets[0]], "reply": {"body": "Hi {{requester.name"}}),
+            "reply.body",
+        ),
+        (
+            json!({"ticket_ids": [tickets[0]], "reply": {"body": "  "}}),
+            "reply.body",
+        ),
+        (
+            json!({"ticket_ids": [tickets[0]], "changes": {}}),
+            "changes",
+        ),
+        (
+            json!({"ticket_ids": [tickets[0]], "changes": {"tags": ["a"], "add_tags": ["b"]}}),
+            "changes.tags",
+        ),
+        (
+            json!({"ticket_ids": [tickets[0]], "changes": {"add_tags": ["a,b"]}}),
+            "changes.add_tags",
+        ),
+        (
+            json!({"ticket_ids": [tickets[0]], "changes": {"group_id": Uuid::now_v7()}}),
+            "changes.group_id",
+        ),
+        (
+            json!({"ticket_ids": [tickets[0]], "changes": {"assignee_id": Uuid::now_v7()}}),
+            "changes.assignee_id",
+        ),
+        (
+            json!({"ticket_ids": [tickets[0]], "changes": {"status": "exploded"}}),
+            "body",
+        ),
+        (
+            json!({"ticket_ids": [tickets[0]], "changes": {"colour": "red"}}),
+            "body",
+        ),
     ] {
         let problem = assert_problem(
             refused(request.clone()).await,
@@ -422,7 +497,16 @@ async fn a_job_whose_node_dies_midway_resumes_on_another_node_without_replying_t
     let root = app.root().await;
     let mut tickets = Vec::new();
     for n in 0..20 {
-        tickets.push(new_ticket(&app, &root, &format!("Exam {n}"), &format!("Student {n}"), &[]).await);
+        tickets.push(
+            new_ticket(
+                &app,
+                &root,
+                &format!("Exam {n}"),
+                &format!("Student {n}"),
+                &[],
+            )
+            .await,
+        );
     }
     let ids: Vec<String> = tickets.iter().map(id).collect();
     let job_id = accepted(
@@ -432,7 +516,10 @@ async fn a_job_whose_node_dies_midway_resumes_on_another_node_without_replying_t
     )
     .await;
     // The first node works two chunks and "dies", holding its lease.
-    let halted = wait_for(&app, &root, &job_id, |job| job["processed"].as_i64() >= Some(10)).await;
+    let halted = wait_for(&app, &root, &job_id, |job| {
+        job["processed"].as_i64() >= Some(10)
+    })
+    .await;
     assert_eq!(halted["status"], "running");
     assert_eq!(halted["processed"], 10);
     assert_eq!(
@@ -456,7 +543,10 @@ async fn a_job_whose_node_dies_midway_resumes_on_another_node_without_replying_t
     for (n, ticket) in tickets.iter().enumerate() {
         let sent = replies(&app, uuid(ticket)).await;
         assert_eq!(sent.len(), 1, "ticket {n}");
-        assert_eq!(sent[0].body_text, format!("Your exam is reset, Student {n}."));
+        assert_eq!(
+            sent[0].body_text,
+            format!("Your exam is reset, Student {n}.")
+        );
         let queued = outbox(&app, uuid(ticket)).await;
         assert_eq!(queued.len(), 1, "ticket {n}");
         assert_eq!(queued[0].message_id, sent[0].id);
@@ -468,6 +558,7 @@ async fn a_job_whose_node_dies_midway_resumes_on_another_node_without_replying_t
     );
     let items = entity::job_item::Entity::find().all(&app.db).await.unwrap();
     assert_eq!(items.len(), 20);
-    assert!(items.iter().all(|item| item.status == "done"
-        && item.message_id.is_some_and(|m| messages.contains(&m))));
+    assert!(items.iter().all(
+        |item| item.status == "done" && item.message_id.is_some_and(|m| messages.contains(&m))
+    ));
 }

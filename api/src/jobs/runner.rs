@@ -16,8 +16,8 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use entity::{contact, job, job_item, outbox, ticket, ticket_activity, ticket_message};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, Insert, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, Insert, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde_json::json;
 use std::collections::HashMap;
@@ -84,13 +84,11 @@ fn lease_from_now(secs: u64) -> DateTime<Utc> {
 }
 
 fn claimable(now: DateTime<Utc>) -> Condition {
-    Condition::all()
-        .add(job::Column::Status.is_in(ACTIVE))
-        .add(
-            Condition::any()
-                .add(job::Column::LeaseUntil.is_null())
-                .add(job::Column::LeaseUntil.lt(now)),
-        )
+    Condition::all().add(job::Column::Status.is_in(ACTIVE)).add(
+        Condition::any()
+            .add(job::Column::LeaseUntil.is_null())
+            .add(job::Column::LeaseUntil.lt(now)),
+    )
 }
 
 /// Claims the oldest job nobody holds.
@@ -151,9 +149,16 @@ async fn finish(
     let mut update = job::Entity::update_many()
         .col_expr(
             job::Column::Status,
-            Expr::value(if failure.is_some() { "failed" } else { "completed" }),
+            Expr::value(if failure.is_some() {
+                "failed"
+            } else {
+                "completed"
+            }),
         )
-        .col_expr(job::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(
+            job::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
         .col_expr(job::Column::FinishedAt, Expr::value(now))
         .filter(job::Column::Id.eq(found.id))
         .filter(job::Column::LeaseUntil.eq(lease));
@@ -370,9 +375,7 @@ async fn chunk(
             let requester = requesters.get(&found_ticket.requester_id);
             let body = service::render(&reply.body, |key| match key {
                 "requester.name" => requester.map(|c| c.name.clone()).unwrap_or_default(),
-                "requester.email" => requester
-                    .and_then(|c| c.email.clone())
-                    .unwrap_or_default(),
+                "requester.email" => requester.and_then(|c| c.email.clone()).unwrap_or_default(),
                 "ticket.number" => found_ticket.number.to_string(),
                 "ticket.subject" => found_ticket.subject.clone(),
                 _ => String::new(),
@@ -507,7 +510,10 @@ async fn chunk(
             job::Column::Succeeded,
             Expr::col(job::Column::Succeeded).add(succeeded),
         )
-        .col_expr(job::Column::Failed, Expr::col(job::Column::Failed).add(failed))
+        .col_expr(
+            job::Column::Failed,
+            Expr::col(job::Column::Failed).add(failed),
+        )
         .filter(job::Column::Id.eq(found.id))
         .filter(job::Column::LeaseUntil.eq(lease))
         .exec(&txn)
@@ -521,7 +527,10 @@ async fn chunk(
     // Subscribers hear of each answered ticket, off the job's path.
     if !announced.is_empty() {
         let state = state.clone();
-        let kind = format!("ticket.{}", messages.first().map_or("reply", |m| m.kind.as_str()));
+        let kind = format!(
+            "ticket.{}",
+            messages.first().map_or("reply", |m| m.kind.as_str())
+        );
         tokio::spawn(async move {
             for mut answered in announced {
                 answered.version += 1;

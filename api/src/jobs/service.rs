@@ -147,14 +147,20 @@ async fn check_changes(
             .map_err(|err| ApiError::invalid(field, err.to_string()))?;
     }
     if let Some(id) = changes.group_id
-        && group::Entity::scoped_by_id(scope, id).one(db).await?.is_none()
+        && group::Entity::scoped_by_id(scope, id)
+            .one(db)
+            .await?
+            .is_none()
     {
         return Err(ApiError::invalid("changes.group_id", "no such group"));
     }
     if let Some(id) = changes.assignee_id {
         let found = user::Entity::scoped_by_id(scope, id).one(db).await?;
         if !found.is_some_and(|u| u.status == "active" && u.role != "client_admin") {
-            return Err(ApiError::invalid("changes.assignee_id", "no such active agent"));
+            return Err(ApiError::invalid(
+                "changes.assignee_id",
+                "no such active agent",
+            ));
         }
     }
     Ok(())
@@ -197,7 +203,10 @@ async fn targets(
                     .await?;
                 found.extend(rows);
             }
-            Ok(ids.into_iter().map(|id| (id, found.contains(&id))).collect())
+            Ok(ids
+                .into_iter()
+                .map(|id| (id, found.contains(&id)))
+                .collect())
         }
         (None, Some(filter)) => {
             let page = PageRequest {
@@ -325,9 +334,14 @@ pub async fn accept(
         .exec_without_returning(&txn)
         .await?;
     for chunk in items.chunks(INSERT_ROWS) {
-        Insert::many(chunk.iter().cloned().map(IntoActiveModel::into_active_model))
-            .exec_without_returning(&txn)
-            .await?;
+        Insert::many(
+            chunk
+                .iter()
+                .cloned()
+                .map(IntoActiveModel::into_active_model),
+        )
+        .exec_without_returning(&txn)
+        .await?;
     }
     txn.commit().await?;
     Ok(job_row)
