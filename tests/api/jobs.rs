@@ -562,3 +562,96 @@ async fn a_job_whose_node_dies_midway_resumes_on_another_node_without_replying_t
         |item| item.status == "done" && item.message_id.is_some_and(|m| messages.contains(&m))
     ));
 }
+
+#[tokio::test]
+async fn a_mass_reply_to_an_escalated_ticket_flows_back_instead_of_leaving_through_a_channel() {
+    let app = spawn_app().await;
+    let tree = app.tree().await;
+    let origin = new_ticket(&app, &tree.agent_a, "Proctor froze", "Ana", &[]).await;
+    let escalated = app
+        .post(
+            &format!("/api/v1/tickets/{}/escalate", id(&origin)),
+            &tree.agent_a,
+            &json!({"note": "Need server logs"}),
+        )
+        .await;
+    assert_eq!(escalated.status(), StatusCode::OK);
+    let linked: Uuid = body(escalated).await["linked_ticket_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let own = new_ticket(&app, &tree.root, "Platform's own", "Pat", &[]).await;
+    let job_id = accepted(
+        &app,
+        &tree.root,
+        &json!({"ticket_ids": [linked, uuid(&own)], "reply": {"body": "Logs attached for #{{ticket.number}}."}}),
+    )
+    .await;
+    assert_eq!(finished(&app, &tree.root, &job_id).await["succeeded"], 2);
+    assert_eq!(replies(&app, linked).await.len(), 1);
+    assert!(outbox(&app, linked).await.is_empty());
+    assert_eq!(outbox(&app, uuid(&own)).await.len(), 1);
+    // The partner's ticket got the answer as a note, and nothing went to its requester yet.
+    let notes = entity::ticket_message::Entity::find()
+        .filter(entity::ticket_message::Column::TicketId.eq(uuid(&origin)))
+        .filter(entity::ticket_message::Column::Kind.eq("note"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert!(notes.iter().any(|n| n.body_text.contains("Logs attached")));
+    assert!(outbox(&app, uuid(&origin)).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_api_key_job_acts_as_the_key_within_its_tenant() {
+    let app = spawn_app().await;
+    let tree = app.tree().await;
+    let (key_id, secret) = app
+        .create_api_key(
+            &tree.admin_a,
+            tree.partner_a,
+            &["tickets:read", "tickets:write"],
+        )
+        .await;
+    let mine = new_ticket(&app, &tree.agent_a, "Exam froze", "Ana", &[]).await;
+    let theirs = new_ticket(&app, &tree.admin_b, "Theirs", "Zoe", &[]).await;
+    let job_id = accepted(
+        &app,
+        &secret,
+        &json!({"ticket_ids": [id(&mine), id(&theirs)], "changes": {"status": "resolved"},
+                "reply": {"body": "Solved, {{requester.name}}."}}),
+    )
+    .await;
+    let job = finished(&app, &secret, &job_id).await;
+    assert_eq!(job["succeeded"], 1, "{job}");
+    assert_eq!(job["failures"][0]["code"], "not_found");
+    let sent = replies(&app, uuid(&mine)).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].author_user_id, None);
+    let history = body(
+        app.get(
+            &format!("/api/v1/tickets/{}/activities", id(&mine)),
+            &tree.agent_a,
+        )
+        .await,
+    )
+    .await;
+    for field in ["status", "reply"] {
+        let entry = history
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["field"] == field)
+            .unwrap();
+        assert_eq!(entry["actor_type"], "api_key");
+        assert_eq!(entry["actor_id"], key_id.to_string());
+    }
+    let untouched = body(
+        app.get(&format!("/api/v1/tickets/{}", id(&theirs)), &tree.admin_b)
+            .await,
+    )
+    .await;
+    assert_eq!(untouched["status"], "open");
+    assert!(replies(&app, uuid(&theirs)).await.is_empty());
+}
