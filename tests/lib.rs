@@ -200,7 +200,13 @@ impl TestApp {
 
     /// A second API node on the same database and Redis (same settings, another port).
     pub async fn second_node(&self) -> TestApp {
-        let settings = (*self.state.settings).clone();
+        self.second_node_with(|_| {}).await
+    }
+
+    /// A second API node on the same database and Redis, with adjusted settings.
+    pub async fn second_node_with(&self, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = (*self.state.settings).clone();
+        configure(&mut settings);
         let (app, _) = api::Application::build(settings)
             .await
             .expect("build second node");

@@ -38,6 +38,38 @@ pub struct Settings {
     pub http: HttpSettings,
     /// Where attachments are kept and what may be uploaded.
     pub attachments: AttachmentSettings,
+    /// Bulk jobs (bulk update and mass reply).
+    pub jobs: JobSettings,
+}
+
+/// Bulk jobs: how big they may be and how the background runner works them.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct JobSettings {
+    /// Most tickets one bulk request may touch.
+    pub max_tickets: usize,
+    /// Items worked (and committed) together.
+    pub chunk_size: u64,
+    /// How long a node holds a job it works; renewed every chunk. A job whose node died is
+    /// picked up by any node once this runs out.
+    pub lease_secs: u64,
+    /// How often the runner looks for jobs besides being woken by a new one on this node.
+    pub poll_secs: u64,
+    /// For tests: the runner stops after this many chunks as if the process died, leaving its
+    /// lease in place.
+    pub halt_after_chunks: Option<u32>,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            max_tickets: 10_000,
+            chunk_size: 500,
+            lease_secs: 30,
+            poll_secs: 3,
+            halt_after_chunks: None,
+        }
+    }
 }
 
 /// Token lifetimes and login limits.
@@ -167,6 +199,7 @@ impl Default for Settings {
             rate_limit: RateLimitSettings::default(),
             http: HttpSettings::default(),
             attachments: AttachmentSettings::default(),
+            jobs: JobSettings::default(),
         }
     }
 }

@@ -159,7 +159,8 @@ impl ApiError {
         }
     }
 
-    fn code(&self) -> &'static str {
+    /// The stable code of this error, as its problem document names it.
+    pub fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest { code, .. }
             | ApiError::Unauthorized { code, .. }

@@ -18,6 +18,7 @@ pub mod events;
 pub mod groups;
 pub mod health;
 pub mod http;
+pub mod jobs;
 pub mod openapi;
 pub mod outbox;
 pub mod reports;

@@ -21,6 +21,7 @@ use utoipa_actix_web::AppExt;
         (name = "calendars", description = "Business hours: weekly intervals, holidays, 24/7"),
         (name = "tickets", description = "Tickets, conversation and history"),
         (name = "attachments", description = "Files of a ticket's conversation"),
+        (name = "jobs", description = "Bulk updates and mass replies, run in the background"),
         (name = "views", description = "Agents' saved ticket views"),
         (name = "agents", description = "Shifts and hand-offs"),
         (name = "reports", description = "Counts and statistics"),

@@ -36,7 +36,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(crate::ticket_fields::routes::configure)
             .configure(crate::events::routes::configure)
             .configure(crate::attachments::routes::configure)
-            .configure(crate::views::routes::configure),
+            .configure(crate::views::routes::configure)
+            .configure(crate::jobs::routes::configure),
     );
 }
 
@@ -118,6 +119,7 @@ pub async fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
         settings: Arc::new(settings),
         tenant_facts: Arc::default(),
         storage,
+        job_wakeup: Arc::default(),
     })
 }
 
@@ -152,6 +154,7 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<(Self, crate::seed::Bootstrap)> {
         let state = prepare_state(settings).await?;
         let bootstrap = crate::seed::bootstrap(&state).await?;
+        crate::jobs::runner::spawn(state.clone());
         let listener = TcpListener::bind(&state.settings.bind)
             .with_context(|| format!("binding {}", state.settings.bind))?;
         let port = listener.local_addr()?.port();

@@ -42,6 +42,8 @@ pub struct AppState {
     pub tenant_facts: Arc<DashMap<Uuid, TenantFacts>>,
     /// Where attachment bytes are kept.
     pub storage: Arc<dyn crate::attachments::storage::Storage>,
+    /// Wakes this node's job runner when a job is accepted here.
+    pub job_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {

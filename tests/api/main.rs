@@ -15,6 +15,7 @@ mod events;
 mod groups;
 mod health;
 mod isolation;
+mod jobs;
 mod nodes;
 mod openapi_doc;
 mod reports;

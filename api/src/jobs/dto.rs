@@ -1,0 +1,166 @@
+//! Request and response bodies of bulk jobs.
+use crate::tickets::dto::{TicketFilter, TicketPriority, TicketSource, TicketStatus};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Which tickets a bulk request touches when given as a filter: the keys of `GET /tickets`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkFilter {
+    /// Only tickets of this tenant.
+    pub tenant_id: Option<Uuid>,
+    /// Status.
+    pub status: Option<TicketStatus>,
+    /// Priority.
+    pub priority: Option<TicketPriority>,
+    /// Group.
+    pub group_id: Option<Uuid>,
+    /// Assignee.
+    pub assignee_id: Option<Uuid>,
+    /// Requester.
+    pub requester_id: Option<Uuid>,
+    /// Company.
+    pub company_id: Option<Uuid>,
+    /// Source channel.
+    pub source: Option<TicketSource>,
+    /// Having this tag.
+    pub tag: Option<String>,
+    /// Created at or after.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_before: Option<DateTime<Utc>>,
+    /// Updated at or after.
+    pub updated_after: Option<DateTime<Utc>>,
+    /// Words in the subject or description.
+    pub q: Option<String>,
+}
+
+impl From<BulkFilter> for TicketFilter {
+    fn from(f: BulkFilter) -> Self {
+        TicketFilter {
+            tenant_id: f.tenant_id,
+            status: f.status,
+            priority: f.priority,
+            group_id: f.group_id,
+            assignee_id: f.assignee_id,
+            requester_id: f.requester_id,
+            company_id: f.company_id,
+            source: f.source,
+            tag: f.tag,
+            created_after: f.created_after,
+            created_before: f.created_before,
+            updated_after: f.updated_after,
+            q: f.q,
+        }
+    }
+}
+
+/// Property changes applied to every ticket, as `PATCH /tickets/{id}` would apply them.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkChanges {
+    /// New status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<TicketStatus>,
+    /// New priority.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<TicketPriority>,
+    /// New group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<Uuid>,
+    /// New assignee.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignee_id: Option<Uuid>,
+    /// Remove the assignee (not together with `assignee_id`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unassign: bool,
+    /// Replace each ticket's tags with these (not together with `add_tags`/`remove_tags`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+    /// Tags to add to each ticket.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add_tags: Vec<String>,
+    /// Tags to remove from each ticket.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove_tags: Vec<String>,
+}
+
+/// A reply (or private note) sent to every ticket.
+#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkReply {
+    /// HTML or plain text, rendered per ticket: `{{requester.name}}`, `{{requester.email}}`,
+    /// `{{ticket.number}}` and `{{ticket.subject}}` are replaced by the ticket's values
+    /// (HTML-escaped); any other `{{…}}` is refused.
+    pub body: String,
+    /// A private note instead of a public reply (default `false`).
+    #[serde(default)]
+    pub note: bool,
+}
+
+/// Body of `POST /tickets/bulk`: `ticket_ids` or `filter`, and `changes` and/or `reply`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkRequest {
+    /// The tickets, in order (duplicates are ignored).
+    pub ticket_ids: Option<Vec<Uuid>>,
+    /// Or every ticket in the caller's scope matching this filter.
+    pub filter: Option<BulkFilter>,
+    /// Property changes.
+    pub changes: Option<BulkChanges>,
+    /// A reply or note to each ticket.
+    pub reply: Option<BulkReply>,
+}
+
+/// Answer of `POST /tickets/bulk`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobAccepted {
+    /// The job; follow `Location` to watch it.
+    pub job_id: Uuid,
+    /// `queued`.
+    pub status: String,
+    /// Tickets in the job (including ids that were not found).
+    pub total: i32,
+}
+
+/// One ticket the job could not handle.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobFailure {
+    /// The ticket id as requested.
+    pub ticket_id: Uuid,
+    /// The problem code, e.g. `not_found`, `ticket_merged`, `validation_failed`.
+    pub code: String,
+    /// What went wrong.
+    pub detail: Option<String>,
+}
+
+/// A bulk job and how far it got.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobDto {
+    /// Id.
+    pub id: Uuid,
+    /// `ticket_bulk`.
+    pub kind: String,
+    /// `queued`, `running`, `completed` or `failed`.
+    pub status: String,
+    /// Tickets in the job.
+    pub total: i32,
+    /// Tickets handled so far (succeeded + failed).
+    pub processed: i32,
+    /// Tickets changed and/or answered.
+    pub succeeded: i32,
+    /// Tickets that could not be handled.
+    pub failed: i32,
+    /// Accepted.
+    pub created_at: DateTime<Utc>,
+    /// First picked up by a runner.
+    pub started_at: Option<DateTime<Utc>>,
+    /// Finished.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The first failures, in request order.
+    pub failures: Vec<JobFailure>,
+    /// Failures not listed in `failures`.
+    pub more_failures: i32,
+}

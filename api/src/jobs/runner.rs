@@ -1,0 +1,543 @@
+//! The background runner of bulk jobs, one per node. It claims a job whose lease is free with a
+//! conditional UPDATE, works its pending items in chunks (renewing the lease each chunk) and
+//! finishes it. Each chunk's replies, their history and outbox rows, the tickets' new version
+//! and the items' `done` marks commit in one transaction fenced by the lease, so a job resumed
+//! on another node after a crash never sends a reply twice.
+// The runner looks for claimable jobs of every tenant before any scope exists; once a job is
+// claimed, everything it touches goes through the scope of the job's actor.
+#![allow(clippy::disallowed_methods)]
+
+use super::service::{self, StoredRequest};
+use crate::auth::principal::Principal;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::tickets::dto::UpdateTicket;
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use entity::{contact, job, job_item, outbox, ticket, ticket_activity, ticket_message};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, Insert, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
+};
+use serde_json::json;
+use std::collections::HashMap;
+use std::time::Duration;
+use tenants::{Scope, Scoped};
+use uuid::Uuid;
+
+const ACTIVE: [&str; 2] = ["queued", "running"];
+/// Rows per multi-row INSERT.
+const INSERT_ROWS: usize = 1000;
+
+/// Starts this node's runner.
+pub fn spawn(state: AppState) {
+    tokio::spawn(run(state));
+}
+
+/// How working a job ended.
+enum Outcome {
+    /// Finished (completed or failed), or another node holds it now.
+    Released,
+    /// Fault injection: the runner stops as if the process had died.
+    Halt,
+}
+
+async fn run(state: AppState) {
+    let poll = Duration::from_secs(Ord::max(state.settings.jobs.poll_secs, 1));
+    let mut chunks: u32 = 0;
+    loop {
+        loop {
+            match claim(&state.db, state.settings.jobs.lease_secs).await {
+                Ok(Some((found, lease))) => match work(&state, found, lease, &mut chunks).await {
+                    Ok(Outcome::Released) => {}
+                    Ok(Outcome::Halt) => {
+                        tracing::warn!("job runner halted (jobs.halt_after_chunks)");
+                        return;
+                    }
+                    Err(err) => {
+                        // The lease runs out and the job is resumed then.
+                        tracing::warn!(error = ?err, "a bulk job chunk failed; it will be retried");
+                        break;
+                    }
+                },
+                Ok(None) => break,
+                Err(err) => {
+                    tracing::warn!(error = ?err, "could not look for bulk jobs");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            () = state.job_wakeup.notified() => {}
+            () = tokio::time::sleep(poll) => {}
+        }
+    }
+}
+
+/// A lease ending `secs` from now, to the millisecond so it compares equal after a round trip
+/// through either database.
+fn lease_from_now(secs: u64) -> DateTime<Utc> {
+    let until = Utc::now() + TimeDelta::seconds(i64::try_from(secs).unwrap_or(30));
+    until
+        .duration_trunc(TimeDelta::milliseconds(1))
+        .unwrap_or(until)
+}
+
+fn claimable(now: DateTime<Utc>) -> Condition {
+    Condition::all().add(job::Column::Status.is_in(ACTIVE)).add(
+        Condition::any()
+            .add(job::Column::LeaseUntil.is_null())
+            .add(job::Column::LeaseUntil.lt(now)),
+    )
+}
+
+/// Claims the oldest job nobody holds.
+async fn claim(
+    db: &DatabaseConnection,
+    lease_secs: u64,
+) -> Result<Option<(job::Model, DateTime<Utc>)>, ApiError> {
+    let now = Utc::now();
+    let candidates = job::Entity::find()
+        .filter(claimable(now))
+        .order_by_asc(job::Column::CreatedAt)
+        .limit(8)
+        .all(db)
+        .await?;
+    for found in candidates {
+        let lease = lease_from_now(lease_secs);
+        let mut update = job::Entity::update_many()
+            .col_expr(job::Column::Status, Expr::value("running"))
+            .col_expr(job::Column::LeaseUntil, Expr::value(lease))
+            .filter(job::Column::Id.eq(found.id))
+            .filter(claimable(now));
+        if found.started_at.is_none() {
+            update = update.col_expr(job::Column::StartedAt, Expr::value(now));
+        }
+        if update.exec(db).await?.rows_affected == 1 {
+            return Ok(Some((found, lease)));
+        }
+    }
+    Ok(None)
+}
+
+/// Extends the lease if this node still holds it.
+async fn renew(
+    db: &DatabaseConnection,
+    id: Uuid,
+    lease: DateTime<Utc>,
+    secs: u64,
+) -> Result<Option<DateTime<Utc>>, ApiError> {
+    let next = lease_from_now(secs);
+    let renewed = job::Entity::update_many()
+        .col_expr(job::Column::LeaseUntil, Expr::value(next))
+        .filter(job::Column::Id.eq(id))
+        .filter(job::Column::LeaseUntil.eq(lease))
+        .exec(db)
+        .await?;
+    Ok((renewed.rows_affected == 1).then_some(next))
+}
+
+/// Ends a job this node holds: `completed`, or `failed` with its remaining items failed.
+async fn finish(
+    db: &DatabaseConnection,
+    found: &job::Model,
+    lease: DateTime<Utc>,
+    failure: Option<&ApiError>,
+) -> Result<(), ApiError> {
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    let mut update = job::Entity::update_many()
+        .col_expr(
+            job::Column::Status,
+            Expr::value(if failure.is_some() {
+                "failed"
+            } else {
+                "completed"
+            }),
+        )
+        .col_expr(
+            job::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(job::Column::FinishedAt, Expr::value(now))
+        .filter(job::Column::Id.eq(found.id))
+        .filter(job::Column::LeaseUntil.eq(lease));
+    if let Some(err) = failure {
+        let items = Scope::single(found.tenant_id);
+        let rest = job_item::Entity::scoped_update(&items)
+            .col_expr(job_item::Column::Status, Expr::value("failed"))
+            .col_expr(job_item::Column::ErrorCode, Expr::value(err.code()))
+            .col_expr(job_item::Column::ErrorDetail, Expr::value(err.to_string()))
+            .filter(job_item::Column::JobId.eq(found.id))
+            .filter(job_item::Column::Status.eq("pending"))
+            .exec(&txn)
+            .await?;
+        let n = i32::try_from(rest.rows_affected).unwrap_or(i32::MAX);
+        update = update
+            .col_expr(
+                job::Column::Processed,
+                Expr::col(job::Column::Processed).add(n),
+            )
+            .col_expr(job::Column::Failed, Expr::col(job::Column::Failed).add(n));
+    }
+    if update.exec(&txn).await?.rows_affected == 1 {
+        txn.commit().await?;
+    }
+    Ok(())
+}
+
+async fn work(
+    state: &AppState,
+    found: job::Model,
+    mut lease: DateTime<Utc>,
+    chunks: &mut u32,
+) -> Result<Outcome, ApiError> {
+    let db = &state.db;
+    let settings = &state.settings.jobs;
+    let stored: StoredRequest = match serde_json::from_str(&found.request) {
+        Ok(stored) => stored,
+        Err(err) => {
+            let err = ApiError::Internal(anyhow::anyhow!("unreadable job request: {err}"));
+            finish(db, &found, lease, Some(&err)).await?;
+            return Ok(Outcome::Released);
+        }
+    };
+    let principal = match service::principal_of(state, &found, &stored).await {
+        Ok(principal) => principal,
+        Err(ApiError::Internal(err)) => return Err(ApiError::Internal(err)),
+        Err(err) => {
+            finish(db, &found, lease, Some(&err)).await?;
+            return Ok(Outcome::Released);
+        }
+    };
+    let items_scope = Scope::single(found.tenant_id);
+    loop {
+        let items = job_item::Entity::scoped(&items_scope)
+            .filter(job_item::Column::JobId.eq(found.id))
+            .filter(job_item::Column::Status.eq("pending"))
+            .order_by_asc(job_item::Column::Position)
+            .limit(Ord::max(settings.chunk_size, 1))
+            .all(db)
+            .await?;
+        if items.is_empty() {
+            finish(db, &found, lease, None).await?;
+            return Ok(Outcome::Released);
+        }
+        if !chunk(state, &found, &principal, &stored, &items, lease).await? {
+            return Ok(Outcome::Released);
+        }
+        *chunks += 1;
+        if settings.halt_after_chunks == Some(*chunks) {
+            return Ok(Outcome::Halt);
+        }
+        match renew(db, found.id, lease, settings.lease_secs).await? {
+            Some(next) => lease = next,
+            None => return Ok(Outcome::Released),
+        }
+    }
+}
+
+/// The `PATCH` a job's changes make to one ticket.
+async fn patch_for(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    stored: &StoredRequest,
+    ticket_id: Uuid,
+) -> Result<Option<UpdateTicket>, ApiError> {
+    let Some(changes) = &stored.changes else {
+        return Ok(None);
+    };
+    let tags = if let Some(tags) = &changes.tags {
+        Some(tags.clone())
+    } else if changes.add_tags.is_empty() && changes.remove_tags.is_empty() {
+        None
+    } else {
+        let current = crate::tickets::service::get(db, &principal.scope, ticket_id).await?;
+        let remove = crate::tickets::service::check_tags(changes.remove_tags.clone())?;
+        let mut tags: Vec<String> = serde_json::from_value::<Vec<String>>(current.tags)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|t| !remove.contains(t))
+            .collect();
+        for tag in crate::tickets::service::check_tags(changes.add_tags.clone())? {
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+        Some(tags)
+    };
+    Ok(Some(UpdateTicket {
+        status: changes.status,
+        priority: changes.priority,
+        group_id: changes.group_id.map(Some),
+        assignee_id: if changes.unassign {
+            Some(None)
+        } else {
+            changes.assignee_id.map(Some)
+        },
+        tags,
+        ..UpdateTicket::default()
+    }))
+}
+
+/// Applies the job's property changes to one ticket; a race with another edit is retried.
+async fn apply_changes(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    stored: &StoredRequest,
+    ticket_id: Uuid,
+) -> Result<(), ApiError> {
+    let mut attempts = 0;
+    loop {
+        let Some(patch) = patch_for(db, principal, stored, ticket_id).await? else {
+            return Ok(());
+        };
+        match crate::tickets::service::update(db, principal, ticket_id, None, patch).await {
+            Err(ApiError::Conflict {
+                code: "edit_conflict",
+                ..
+            }) if attempts < 3 => attempts += 1,
+            Err(err) => return Err(err),
+            Ok(_) => return Ok(()),
+        }
+    }
+}
+
+/// Works one chunk. Returns `false` when the lease was lost (nothing of the chunk's replies
+/// is then written; another node owns the job).
+async fn chunk(
+    state: &AppState,
+    found: &job::Model,
+    principal: &Principal,
+    stored: &StoredRequest,
+    items: &[job_item::Model],
+    lease: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let db = &state.db;
+    let scope = &principal.scope;
+    let mut failures: HashMap<Uuid, (&'static str, String)> = HashMap::new();
+
+    // (a) Property changes, ticket by ticket, through the same rules as PATCH. Re-applying a
+    // change after a crash is a no-op.
+    if stored.changes.is_some() {
+        for item in items {
+            match apply_changes(db, principal, stored, item.ticket_id).await {
+                Ok(()) => {}
+                Err(ApiError::Internal(err)) => return Err(ApiError::Internal(err)),
+                Err(err) => {
+                    failures.insert(item.id, (err.code(), err.to_string()));
+                }
+            }
+        }
+    }
+
+    // (b) Replies for the rest, all in one transaction with the items' marks.
+    let now = Utc::now();
+    let mut done: Vec<(Uuid, Option<Uuid>)> = Vec::new();
+    let mut messages: Vec<ticket_message::Model> = Vec::new();
+    let mut history: Vec<ticket_activity::ActiveModel> = Vec::new();
+    let mut deliveries: Vec<outbox::ActiveModel> = Vec::new();
+    let mut linked: Vec<(ticket::Model, ticket_message::Model)> = Vec::new();
+    let mut answered: Vec<Uuid> = Vec::new();
+    let mut announced: Vec<ticket::Model> = Vec::new();
+    let mut first_answers: Vec<Uuid> = Vec::new();
+    let pending: Vec<&job_item::Model> = items
+        .iter()
+        .filter(|item| !failures.contains_key(&item.id))
+        .collect();
+    if let Some(reply) = &stored.reply {
+        let ids: Vec<Uuid> = pending.iter().map(|item| item.ticket_id).collect();
+        let tickets: HashMap<Uuid, ticket::Model> = ticket::Entity::scoped(scope)
+            .filter(ticket::Column::Id.is_in(ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect();
+        let requester_ids: Vec<Uuid> = tickets.values().map(|t| t.requester_id).collect();
+        let requesters: HashMap<Uuid, contact::Model> = contact::Entity::scoped(scope)
+            .filter(contact::Column::Id.is_in(requester_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        let kind = if reply.note { "note" } else { "reply" };
+        for item in &pending {
+            let Some(found_ticket) = tickets.get(&item.ticket_id) else {
+                failures.insert(item.id, ("not_found", "ticket not found".to_owned()));
+                continue;
+            };
+            if let Err(err) = crate::tickets::service::unmerged(found_ticket.clone()) {
+                failures.insert(item.id, (err.code(), err.to_string()));
+                continue;
+            }
+            let requester = requesters.get(&found_ticket.requester_id);
+            let body = service::render(&reply.body, |key| match key {
+                "requester.name" => requester.map(|c| c.name.clone()).unwrap_or_default(),
+                "requester.email" => requester.and_then(|c| c.email.clone()).unwrap_or_default(),
+                "ticket.number" => found_ticket.number.to_string(),
+                "ticket.subject" => found_ticket.subject.clone(),
+                _ => String::new(),
+            });
+            let (html, text) = match crate::tickets::service::render_body(&body) {
+                Ok(rendered) => rendered,
+                Err(err) => {
+                    failures.insert(item.id, (err.code(), err.to_string()));
+                    continue;
+                }
+            };
+            let message = ticket_message::Model {
+                id: Uuid::now_v7(),
+                tenant_id: found_ticket.tenant_id,
+                ticket_id: found_ticket.id,
+                kind: kind.to_owned(),
+                author_user_id: principal.user_id().ok(),
+                author_contact_id: None,
+                body_text: text,
+                body_html: html,
+                created_at: now,
+            };
+            history.push(crate::tickets::service::activity(
+                principal,
+                found_ticket,
+                kind,
+                None,
+                Some(json!({"message_id": message.id, "job_id": found.id})),
+            ));
+            if !reply.note {
+                if found_ticket.origin_ticket_id.is_some() {
+                    linked.push((found_ticket.clone(), message.clone()));
+                } else {
+                    deliveries.push(crate::outbox::service::reply(found_ticket, &message));
+                }
+                if found_ticket.first_responded_at.is_none() {
+                    first_answers.push(found_ticket.id);
+                }
+            }
+            answered.push(found_ticket.id);
+            announced.push(found_ticket.clone());
+            done.push((item.id, Some(message.id)));
+            messages.push(message);
+        }
+    } else {
+        done.extend(pending.iter().map(|item| (item.id, None)));
+    }
+
+    let txn = db.begin().await?;
+    for rows in messages.chunks(INSERT_ROWS) {
+        Insert::many(rows.iter().cloned().map(IntoActiveModel::into_active_model))
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    for rows in history.chunks(INSERT_ROWS) {
+        Insert::many(rows.iter().cloned())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    for rows in deliveries.chunks(INSERT_ROWS) {
+        Insert::many(rows.iter().cloned())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    for (linked_ticket, message) in &linked {
+        crate::escalations::service::reply_flows_back(&txn, linked_ticket, message).await?;
+    }
+    for ids in answered.chunks(INSERT_ROWS) {
+        ticket::Entity::scoped_update(scope)
+            .col_expr(
+                ticket::Column::Version,
+                Expr::col(ticket::Column::Version).add(1),
+            )
+            .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
+            .filter(ticket::Column::Id.is_in(ids.to_vec()))
+            .exec(&txn)
+            .await?;
+    }
+    for ids in first_answers.chunks(INSERT_ROWS) {
+        ticket::Entity::scoped_update(scope)
+            .col_expr(ticket::Column::FirstRespondedAt, Expr::value(now))
+            .filter(ticket::Column::Id.is_in(ids.to_vec()))
+            .filter(ticket::Column::FirstRespondedAt.is_null())
+            .exec(&txn)
+            .await?;
+    }
+    let items_scope = Scope::single(found.tenant_id);
+    let plain: Vec<Uuid> = done
+        .iter()
+        .filter(|(_, message)| message.is_none())
+        .map(|(id, _)| *id)
+        .collect();
+    let mut marked: u64 = 0;
+    for ids in plain.chunks(INSERT_ROWS) {
+        marked += job_item::Entity::scoped_update(&items_scope)
+            .col_expr(job_item::Column::Status, Expr::value("done"))
+            .filter(job_item::Column::Id.is_in(ids.to_vec()))
+            .filter(job_item::Column::Status.eq("pending"))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+    }
+    for (id, message) in done.iter().filter(|(_, message)| message.is_some()) {
+        marked += job_item::Entity::scoped_update(&items_scope)
+            .col_expr(job_item::Column::Status, Expr::value("done"))
+            .col_expr(job_item::Column::MessageId, Expr::value(*message))
+            .filter(job_item::Column::Id.eq(*id))
+            .filter(job_item::Column::Status.eq("pending"))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+    }
+    for (id, (code, detail)) in &failures {
+        marked += job_item::Entity::scoped_update(&items_scope)
+            .col_expr(job_item::Column::Status, Expr::value("failed"))
+            .col_expr(job_item::Column::ErrorCode, Expr::value(*code))
+            .col_expr(job_item::Column::ErrorDetail, Expr::value(detail.clone()))
+            .filter(job_item::Column::Id.eq(*id))
+            .filter(job_item::Column::Status.eq("pending"))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+    }
+    let succeeded = i32::try_from(done.len()).unwrap_or(i32::MAX);
+    let failed = i32::try_from(failures.len()).unwrap_or(i32::MAX);
+    let counted = job::Entity::update_many()
+        .col_expr(
+            job::Column::Processed,
+            Expr::col(job::Column::Processed).add(succeeded + failed),
+        )
+        .col_expr(
+            job::Column::Succeeded,
+            Expr::col(job::Column::Succeeded).add(succeeded),
+        )
+        .col_expr(
+            job::Column::Failed,
+            Expr::col(job::Column::Failed).add(failed),
+        )
+        .filter(job::Column::Id.eq(found.id))
+        .filter(job::Column::LeaseUntil.eq(lease))
+        .exec(&txn)
+        .await?;
+    // Someone else worked these items, or the lease passed to another node: write nothing.
+    if counted.rows_affected != 1 || marked != items.len() as u64 {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    txn.commit().await?;
+    // Subscribers hear of each answered ticket, off the job's path.
+    if !announced.is_empty() {
+        let state = state.clone();
+        let kind = format!(
+            "ticket.{}",
+            messages.first().map_or("reply", |m| m.kind.as_str())
+        );
+        tokio::spawn(async move {
+            for mut answered in announced {
+                answered.version += 1;
+                answered.updated_at = now;
+                state.announce(&kind, &answered).await;
+            }
+        });
+    }
+    Ok(true)
+}
