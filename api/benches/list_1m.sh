@@ -20,7 +20,8 @@
 # and prints a summary table: req/s, p50, p99, non-2xx answers, req/s as a fraction of /hello.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-TARGET="${CARGO_TARGET_DIR:-/var/tmp/helpdesk-target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/helpdesk-target}"
+TARGET="$CARGO_TARGET_DIR"
 BASELINE_SRC="${BASELINE_DIR:-$ROOT/../shared/bench/baseline}"
 DURATION="${DURATION:-15s}"
 LIST_CONNECTIONS="${LIST_CONNECTIONS:-16}"

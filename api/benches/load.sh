@@ -10,7 +10,8 @@
 # latency while 50 logins run, and the server's peak resident memory.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-TARGET="${CARGO_TARGET_DIR:-/var/tmp/helpdesk-target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/helpdesk-target}"
+TARGET="$CARGO_TARGET_DIR"
 BASELINE_SRC="${BASELINE_DIR:-$ROOT/../shared/bench/baseline}"
 DURATION="${DURATION:-20s}"
 PG="${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}"

@@ -10,7 +10,8 @@
 # completed with every reply in the outbox (target < 10 s), plus the job's counters.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-TARGET="${CARGO_TARGET_DIR:-/var/tmp/helpdesk-target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/helpdesk-target}"
+TARGET="$CARGO_TARGET_DIR"
 TICKETS="${TICKETS:-10000}"
 PG="${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}"
 REDIS="${BENCH_REDIS:-redis://127.0.0.1:6379}"
@@ -32,7 +33,7 @@ psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -qc "CREATE D
 # 10,000 ids make a ~400 KB body: the default body limit (256 KiB) is raised for this run.
 DATABASE_URL="$APP_DB" REDIS_URL="$REDIS" HELPDESK_REDIS_PREFIX="bench-jobs:$$:" \
 HELPDESK_BIND="127.0.0.1:$APP_PORT" HELPDESK_ADMIN_EMAIL=bench@platform.test \
-HELPDESK_ADMIN_PASSWORD=bench-password-123 HELPDESK_HTTP__MAX_BODY_BYTES=1048576 \
+HELPDESK_ADMIN_PASSWORD=bench-password-123 \
 RUST_LOG=warn "$TARGET/release/helpdesk" serve >/dev/null 2>"$WORK/helpdesk.log" &
 PIDS+=($!)
 for _ in $(seq 1 100); do

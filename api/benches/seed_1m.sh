@@ -19,7 +19,8 @@
 # Every user's password is `bench-password-123`; the logins are printed at the end.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-TARGET="${CARGO_TARGET_DIR:-/var/tmp/helpdesk-target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/helpdesk-target}"
+TARGET="$CARGO_TARGET_DIR"
 TICKETS="${TICKETS:-1000000}"
 DB_NAME="${BENCH_DB:-helpdesk_bench_1m}"
 PG="${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}"

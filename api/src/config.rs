@@ -229,7 +229,7 @@ impl Default for RateLimitSettings {
 impl Default for HttpSettings {
     fn default() -> Self {
         Self {
-            max_body_bytes: 256 * 1024,
+            max_body_bytes: 1024 * 1024,
             workers: 0,
             trust_forwarded_for: false,
         }
