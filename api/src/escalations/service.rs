@@ -87,6 +87,8 @@ pub async fn escalate(
             "the platform has no parent tenant to escalate to",
         ));
     };
+    // The parent lies outside the caller's scope: it is read only to build the scope of the
+    // linked ticket, which is what the kernel's tree lookups are for.
     let parent = tenants::tree::tenant_by_id(&state.db, parent_id)
         .await?
         .ok_or(ApiError::NotFound("tenant"))?;
@@ -191,7 +193,8 @@ async fn open_linked(
     }
     let scope = &principal.scope;
     let db = &state.db;
-    let origin_tenant = tenants::tree::tenant_by_id(db, origin.tenant_id)
+    let origin_tenant = tenant::Entity::scoped_by_id(scope, origin.tenant_id)
+        .one(db)
         .await?
         .ok_or(ApiError::NotFound("ticket"))?;
     let public = ticket_message::Entity::scoped(scope)
@@ -376,7 +379,8 @@ pub async fn reply_flows_back(
     let Some((scope, origin)) = origin_of(txn, linked).await? else {
         return Ok(());
     };
-    let from = tenants::tree::tenant_by_id(txn, linked.tenant_id)
+    let from = tenant::Entity::scoped_by_id(&Scope::single(linked.tenant_id), linked.tenant_id)
+        .one(txn)
         .await?
         .map_or_else(String::new, |t| t.name);
     let now = Utc::now();
