@@ -461,14 +461,8 @@ async fn bump(
         .filter(ticket::Column::Id.eq(origin.id));
     if let Some(status) = status {
         update = update.col_expr(ticket::Column::Status, Expr::value(status.as_str()));
-        match status {
-            TicketStatus::Resolved => {
-                update = update.col_expr(ticket::Column::ResolvedAt, Expr::value(now));
-            }
-            TicketStatus::Closed => {
-                update = update.col_expr(ticket::Column::ClosedAt, Expr::value(now));
-            }
-            TicketStatus::Open | TicketStatus::Pending | TicketStatus::OnHold => {}
+        if let Some(column) = tickets::status_stamp(status) {
+            update = update.col_expr(column, Expr::value(now));
         }
     }
     update.exec(txn).await?;

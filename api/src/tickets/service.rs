@@ -195,11 +195,18 @@ async fn check_requester(
         .ok_or_else(|| ApiError::invalid("requester_id", "no such contact in this ticket's tenant"))
 }
 
-fn status_timestamps(active: &mut ticket::ActiveModel, status: TicketStatus, now: DateTime<Utc>) {
+/// The timestamp a ticket entering `status` records, if any (`resolved_at`, `closed_at`).
+pub fn status_stamp(status: TicketStatus) -> Option<ticket::Column> {
     match status {
-        TicketStatus::Resolved => active.resolved_at = Set(Some(now)),
-        TicketStatus::Closed => active.closed_at = Set(Some(now)),
-        TicketStatus::Open | TicketStatus::Pending | TicketStatus::OnHold => {}
+        TicketStatus::Resolved => Some(ticket::Column::ResolvedAt),
+        TicketStatus::Closed => Some(ticket::Column::ClosedAt),
+        TicketStatus::Open | TicketStatus::Pending | TicketStatus::OnHold => None,
+    }
+}
+
+fn status_timestamps(active: &mut ticket::ActiveModel, status: TicketStatus, now: DateTime<Utc>) {
+    if let Some(column) = status_stamp(status) {
+        active.set(column, Some(now).into());
     }
 }
 
