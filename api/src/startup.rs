@@ -109,8 +109,11 @@ pub async fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
     let storage = Arc::new(crate::attachments::storage::LocalStorage::new(
         settings.attachments.resolved_dir(&settings.database_url),
     ));
+    let field_definitions = Arc::default();
+    crate::ticket_fields::definitions::follow(&field_definitions, &events);
     Ok(AppState {
         events,
+        field_definitions,
         ticket_writer: Arc::new(crate::tickets::writer::TicketWriter::start(&settings, 4)?),
         db,
         cache,

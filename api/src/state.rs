@@ -38,6 +38,8 @@ pub struct AppState {
     pub events: crate::events::bus::EventBus,
     /// The batching writer of new tickets.
     pub ticket_writer: Arc<crate::tickets::writer::TicketWriter>,
+    /// Custom field definitions by tenant, read on every ticket creation.
+    pub field_definitions: Arc<crate::ticket_fields::definitions::Definitions>,
     /// Immutable tenant facts by id.
     pub tenant_facts: Arc<DashMap<Uuid, TenantFacts>>,
     /// Where attachment bytes are kept.

@@ -92,6 +92,23 @@ impl Scope {
                 .is_some_and(|rest| rest.trim_end_matches('/').split('/').count() == 1)
     }
 
+    /// This scope narrowed to the support data of one tenant it covers (id, path, kind), or
+    /// `None` when it does not cover it. Queries through the narrowed scope compare the tenant
+    /// column with one id instead of resolving the whole reach, for work that concerns a single
+    /// tenant already known to be in scope (creating that tenant's ticket).
+    pub fn narrowed_to(
+        &self,
+        tenant_id: Uuid,
+        path: &str,
+        kind: crate::TenantKind,
+    ) -> Option<Self> {
+        self.covers_support(path, kind).then(|| Self {
+            tenant_id,
+            tenant_path: path.to_owned(),
+            reach: Reach::Own,
+        })
+    }
+
     /// The condition that keeps rows whose tenant column `column` lies inside the scope for
     /// administration data.
     pub fn condition<C: ColumnTrait>(&self, column: C) -> Condition {
@@ -179,5 +196,31 @@ mod tests {
         assert!(!platform.covers_support(&client_p, crate::TenantKind::Client));
         assert!(platform.covers_support(&sibling_p, crate::TenantKind::Client));
         assert_eq!(path_ids(&client_p), vec![root, partner, client]);
+    }
+
+    #[test]
+    fn narrowing_keeps_only_a_covered_tenant() {
+        let root = Uuid::now_v7();
+        let partner = Uuid::now_v7();
+        let client = Uuid::now_v7();
+        let root_p = root_path(root);
+        let partner_p = child_path(&root_p, partner);
+        let client_p = child_path(&partner_p, client);
+        let scope = Scope::new(partner, partner_p.clone(), Reach::Subtree);
+        let narrowed = scope
+            .narrowed_to(client, &client_p, crate::TenantKind::Client)
+            .map(|s| (s.tenant_id(), s.reach(), s.covers_path(&partner_p)));
+        assert_eq!(narrowed, Some((client, Reach::Own, false)));
+        let platform = Scope::new(root, root_p, Reach::Subtree);
+        assert!(
+            platform
+                .narrowed_to(partner, &partner_p, crate::TenantKind::Partner)
+                .is_none()
+        );
+        assert!(
+            platform
+                .narrowed_to(client, &client_p, crate::TenantKind::Client)
+                .is_none()
+        );
     }
 }

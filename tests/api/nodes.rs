@@ -87,3 +87,102 @@ async fn with_redis_logouts_suspensions_and_limits_span_nodes() {
     let me = body(second.get("/api/v1/me", &other.access).await).await;
     assert_eq!(me["email"], ROOT_EMAIL);
 }
+
+#[tokio::test]
+async fn field_definitions_changed_on_one_node_are_enforced_on_every_node() {
+    let first = spawn_app_with(|_| {}).await;
+    let tree = first.tree().await;
+    let ticket = |fields: serde_json::Value| {
+        json!({"subject": "Camera check fails", "requester": {"email": "student@uni.example"},
+               "custom_fields": fields})
+    };
+    // The node has read partner A's (empty) definitions; a new required field applies at once.
+    let created = first
+        .post("/api/v1/tickets", &tree.admin_a, &ticket(json!({})))
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let field = first
+        .post(
+            "/api/v1/ticket-fields",
+            &tree.admin_a,
+            &json!({"key": "exam_id", "label": "Exam", "field_type": "text", "required": true}),
+        )
+        .await;
+    assert_eq!(field.status(), StatusCode::CREATED);
+    let field_id = body(field).await["id"].as_str().unwrap().to_owned();
+    let refused = body(
+        first
+            .post("/api/v1/tickets", &tree.admin_a, &ticket(json!({})))
+            .await,
+    )
+    .await;
+    assert_eq!(refused["errors"][0]["field"], "custom_fields.exam_id");
+    if first.state.settings.redis_url.is_none() {
+        // Without Redis the service is single-node by design.
+        return;
+    }
+    // A second node learns of the deletion made on the first, and the first of a field the
+    // second defines, through the bus.
+    let second = first.second_node().await;
+    assert_eq!(
+        second
+            .post(
+                "/api/v1/tickets",
+                &tree.admin_a,
+                &ticket(json!({"exam_id": "E-1"}))
+            )
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        first
+            .delete(&format!("/api/v1/ticket-fields/{field_id}"), &tree.admin_a)
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let accepted_without = || async {
+        second
+            .post("/api/v1/tickets", &tree.admin_a, &ticket(json!({})))
+            .await
+            .status()
+    };
+    let mut status = accepted_without().await;
+    for _ in 0..50 {
+        if status == StatusCode::CREATED {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        status = accepted_without().await;
+    }
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "the second node kept the deleted field"
+    );
+    assert_eq!(
+        second
+            .post(
+                "/api/v1/ticket-fields",
+                &tree.admin_a,
+                &json!({"key": "campus", "label": "Campus", "field_type": "text", "required": true}),
+            )
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let mut refused = None;
+    for _ in 0..50 {
+        let answer = first
+            .post("/api/v1/tickets", &tree.admin_a, &ticket(json!({})))
+            .await;
+        if answer.status() == StatusCode::UNPROCESSABLE_ENTITY {
+            refused = Some(body(answer).await);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let refused = refused.expect("the first node never learned of the new field");
+    assert_eq!(refused["errors"][0]["field"], "custom_fields.campus");
+}

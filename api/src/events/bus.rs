@@ -43,11 +43,23 @@ fn default_kind() -> TenantKind {
     TenantKind::Client
 }
 
-/// Publishes and fans out ticket events.
+/// A node's cached settings of one tenant (`Some`) or of every tenant (`None`) went stale:
+/// announced by the node that changed them, so every node forgets its copy.
+pub type Stale = Option<Uuid>;
+
+/// Publishes and fans out ticket events, and announcements that cached settings went stale.
 #[derive(Clone)]
 pub struct EventBus {
     local: broadcast::Sender<TicketEvent>,
-    redis: Option<(ConnectionManager, String)>,
+    stale: broadcast::Sender<Stale>,
+    redis: Option<Redis>,
+}
+
+#[derive(Clone)]
+struct Redis {
+    publisher: ConnectionManager,
+    events: String,
+    stale: String,
 }
 
 impl EventBus {
@@ -55,31 +67,48 @@ impl EventBus {
     pub fn in_process() -> Self {
         Self {
             local: broadcast::channel(BACKLOG).0,
+            stale: broadcast::channel(BACKLOG).0,
             redis: None,
         }
     }
 
-    /// A bus over Redis pub/sub on `channel`: a background task relays every message to this
-    /// node's subscribers, reconnecting when Redis goes away.
+    /// A bus over Redis pub/sub on the channels `{channel}` (ticket events) and
+    /// `{channel}:stale` (stale settings): a background task relays every message to this node,
+    /// reconnecting when Redis goes away; after a reconnection it announces that everything is
+    /// stale, because announcements may have been missed while it was away.
     ///
     /// # Errors
     /// Fails when the Redis URL is malformed or Redis cannot be reached.
     pub async fn over_redis(url: &str, channel: String) -> anyhow::Result<Self> {
         let client = redis::Client::open(url)?;
         let publisher = client.get_connection_manager().await?;
-        // Subscribed before start-up finishes, so no event published afterwards is missed.
+        let topics = [channel.clone(), format!("{channel}:stale")];
+        // Subscribed before start-up finishes, so no message published afterwards is missed.
         let mut first = client.get_async_pubsub().await?;
-        first.subscribe(&channel).await?;
+        first.subscribe(&topics).await?;
         let local = broadcast::channel(BACKLOG).0;
-        let relay = local.clone();
-        let topic = channel.clone();
+        let stale = broadcast::channel(BACKLOG).0;
+        let (relay, relay_stale) = (local.clone(), stale.clone());
+        let stale_topic = topics[1].clone();
+        let redis = Redis {
+            publisher,
+            events: topics[0].clone(),
+            stale: topics[1].clone(),
+        };
         tokio::spawn(async move {
             let mut subscribed = Some(first);
             loop {
                 let pubsub = match subscribed.take() {
                     Some(pubsub) => Some(pubsub),
                     None => match client.get_async_pubsub().await {
-                        Ok(mut pubsub) => pubsub.subscribe(&topic).await.ok().map(|()| pubsub),
+                        Ok(mut pubsub) => match pubsub.subscribe(&topics).await {
+                            Ok(()) => {
+                                // No receivers on this node is fine.
+                                let _ = relay_stale.send(None);
+                                Some(pubsub)
+                            }
+                            Err(_) => None,
+                        },
                         Err(err) => {
                             tracing::warn!(error = ?err, "event bus cannot reach Redis");
                             None
@@ -89,10 +118,12 @@ impl EventBus {
                 if let Some(pubsub) = pubsub {
                     let mut messages = pubsub.into_on_message();
                     while let Some(message) = messages.next().await {
-                        if let Ok(event) =
-                            serde_json::from_slice::<TicketEvent>(message.get_payload_bytes())
-                        {
-                            // No subscribers on this node is fine.
+                        let payload = message.get_payload_bytes();
+                        if message.get_channel_name() == stale_topic {
+                            if let Ok(tenant) = serde_json::from_slice::<Stale>(payload) {
+                                let _ = relay_stale.send(tenant);
+                            }
+                        } else if let Ok(event) = serde_json::from_slice::<TicketEvent>(payload) {
                             let _ = relay.send(event);
                         }
                     }
@@ -102,7 +133,8 @@ impl EventBus {
         });
         Ok(Self {
             local,
-            redis: Some((publisher, channel)),
+            stale,
+            redis: Some(redis),
         })
     }
 
@@ -110,20 +142,7 @@ impl EventBus {
     /// describes has already been committed.
     pub async fn publish(&self, event: TicketEvent) {
         match &self.redis {
-            Some((conn, channel)) => {
-                let Ok(payload) = serde_json::to_vec(&event) else {
-                    return;
-                };
-                let mut conn = conn.clone();
-                let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-                    .arg(channel)
-                    .arg(payload)
-                    .query_async(&mut conn)
-                    .await;
-                if let Err(err) = sent {
-                    tracing::warn!(error = ?err, "could not publish a ticket event");
-                }
-            }
+            Some(redis) => redis.publish(&redis.events, &event).await,
             None => {
                 let _ = self.local.send(event);
             }
@@ -133,6 +152,39 @@ impl EventBus {
     /// A new subscription to every event reaching this node.
     pub fn subscribe(&self) -> broadcast::Receiver<TicketEvent> {
         self.local.subscribe()
+    }
+
+    /// Announces to every node that its cached settings of `tenant` are stale. The caller
+    /// forgets its own copy first: the announcement reaches other nodes a moment later.
+    pub async fn announce_stale(&self, tenant: Stale) {
+        match &self.redis {
+            Some(redis) => redis.publish(&redis.stale, &tenant).await,
+            None => {
+                let _ = self.stale.send(tenant);
+            }
+        }
+    }
+
+    /// A new subscription to the stale-settings announcements reaching this node.
+    pub fn subscribe_stale(&self) -> broadcast::Receiver<Stale> {
+        self.stale.subscribe()
+    }
+}
+
+impl Redis {
+    async fn publish(&self, channel: &str, message: &impl Serialize) {
+        let Ok(payload) = serde_json::to_vec(message) else {
+            return;
+        };
+        let mut conn = self.publisher.clone();
+        let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+            .arg(channel)
+            .arg(payload)
+            .query_async(&mut conn)
+            .await;
+        if let Err(err) = sent {
+            tracing::warn!(error = ?err, channel, "could not publish on the event bus");
+        }
     }
 }
 

@@ -36,7 +36,7 @@ async fn create_field(
     body: web::Json<CreateTicketField>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Created().json(TicketFieldDto::from(
-        service::create(&state.db, &auth, body.into_inner()).await?,
+        service::create(&state, &auth, body.into_inner()).await?,
     )))
 }
 
@@ -82,6 +82,6 @@ async fn delete_field(
     auth: Authorized<Admin>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    service::delete(&state.db, &auth.scope, id.into_inner()).await?;
+    service::delete(&state, &auth.scope, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

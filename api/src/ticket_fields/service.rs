@@ -2,6 +2,7 @@
 use super::dto::{CreateTicketField, FieldType};
 use crate::auth::principal::Principal;
 use crate::error::{ApiError, FieldError};
+use crate::state::AppState;
 use chrono::{NaiveDate, Utc};
 use entity::{tenant, ticket_field};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, Set};
@@ -9,15 +10,17 @@ use serde_json::{Map, Value};
 use tenants::{Scope, Scoped};
 use uuid::Uuid;
 
-/// Creates a field definition for a tenant in the caller's scope.
+/// Creates a field definition for a tenant in the caller's scope; every node forgets its copy
+/// of the tenant's definitions.
 ///
 /// # Errors
 /// 404 for a tenant outside the scope, 409 for a key in use, 422 for bad fields.
 pub async fn create(
-    db: &impl ConnectionTrait,
+    state: &AppState,
     principal: &Principal,
     body: CreateTicketField,
 ) -> Result<ticket_field::Model, ApiError> {
+    let db = &state.db;
     let key = body.key.trim().to_owned();
     if key.is_empty()
         || key.len() > 64
@@ -59,7 +62,7 @@ pub async fn create(
         .one(db)
         .await?
         .ok_or(ApiError::NotFound("tenant"))?;
-    ticket_field::ActiveModel {
+    let created = ticket_field::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(owner.id),
         key: Set(key),
@@ -77,7 +80,15 @@ pub async fn create(
             "this tenant already has a field with this key",
         ),
         _ => err.into(),
-    })
+    })?;
+    announce_change(state, created.tenant_id).await;
+    Ok(created)
+}
+
+/// Tells every node, this one first, that a tenant's definitions changed.
+async fn announce_change(state: &AppState, tenant_id: Uuid) {
+    state.field_definitions.forget(Some(tenant_id));
+    state.events.announce_stale(Some(tenant_id)).await;
 }
 
 /// The definitions in the scope, optionally of one tenant.
@@ -96,11 +107,13 @@ pub async fn list(
     Ok(query.all(db).await?)
 }
 
-/// Deletes a definition; values already on tickets stay as they are.
+/// Deletes a definition; values already on tickets stay as they are. Every node forgets its
+/// copy of the tenant's definitions.
 ///
 /// # Errors
 /// 404 outside the scope.
-pub async fn delete(db: &impl ConnectionTrait, scope: &Scope, id: Uuid) -> Result<(), ApiError> {
+pub async fn delete(state: &AppState, scope: &Scope, id: Uuid) -> Result<(), ApiError> {
+    let db = &state.db;
     let found = ticket_field::Entity::scoped_by_id(scope, id)
         .one(db)
         .await?
@@ -109,6 +122,7 @@ pub async fn delete(db: &impl ConnectionTrait, scope: &Scope, id: Uuid) -> Resul
         .filter(ticket_field::Column::Id.eq(found.id))
         .exec(db)
         .await?;
+    announce_change(state, found.tenant_id).await;
     Ok(())
 }
 
@@ -138,24 +152,33 @@ fn check_value(field: &ticket_field::Model, value: &Value) -> Result<(), String>
     }
 }
 
-/// Applies `changes` to `current` after checking each value against the definitions of the
-/// ticket's tenant; `null` removes a value. On creation, required fields must be present.
+/// Every field definition of one tenant, read through the caller's scope.
+///
+/// # Errors
+/// Fails when the database does.
+pub async fn definitions(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    tenant_id: Uuid,
+) -> Result<Vec<ticket_field::Model>, ApiError> {
+    Ok(ticket_field::Entity::scoped(scope)
+        .filter(ticket_field::Column::TenantId.eq(tenant_id))
+        .all(db)
+        .await?)
+}
+
+/// Applies `changes` to `current` after checking each value against `fields`, the definitions
+/// of the ticket's tenant; `null` removes a value. On creation, required fields must be present.
 /// Every bad value is named as `custom_fields.<key>`.
 ///
 /// # Errors
 /// 422 listing every bad or missing value.
-pub async fn apply(
-    db: &impl ConnectionTrait,
-    scope: &Scope,
-    tenant_id: Uuid,
+pub fn apply(
+    fields: &[ticket_field::Model],
     current: Map<String, Value>,
     changes: Map<String, Value>,
     creating: bool,
 ) -> Result<Map<String, Value>, ApiError> {
-    let fields = ticket_field::Entity::scoped(scope)
-        .filter(ticket_field::Column::TenantId.eq(tenant_id))
-        .all(db)
-        .await?;
     let mut errors = Vec::new();
     let mut result = current;
     for (key, value) in changes {

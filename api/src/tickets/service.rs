@@ -241,16 +241,21 @@ pub async fn create(
         (None, Some(fields)) => Some(crate::contacts::service::check(fields)?),
         (Some(_), None) => None,
     };
-    let scope = &principal.scope;
     let tenant_id = body.tenant_id.unwrap_or(principal.tenant_id);
-    // A tenant's path never changes, so the per-node cache answers the scope check.
+    // A tenant's path never changes, so the per-node cache answers the scope check. The
+    // ticket's own rows (company, fields, requester, number) are that one tenant's, so their
+    // queries go through the scope narrowed to it; a group or agent may belong to an ancestor
+    // (a partner's agents work its clients' tickets) and is checked in the caller's scope.
     let owner = state
         .tenant_facts(tenant_id)
         .await?
-        .filter(|facts| scope.covers_support(&facts.path, facts.kind))
+        .ok_or(ApiError::NotFound("tenant"))?;
+    let scope = &principal.scope;
+    let own = &scope
+        .narrowed_to(tenant_id, &owner.path, owner.kind)
         .ok_or(ApiError::NotFound("tenant"))?;
     let company_id = match body.company_id {
-        Some(id) => Some(check_company(db, scope, tenant_id, id).await?),
+        Some(id) => Some(check_company(db, own, tenant_id, id).await?),
         None => None,
     };
     let group_id = match body.group_id {
@@ -261,20 +266,21 @@ pub async fn create(
         Some(id) => Some(check_assignee(db, scope, &owner.path, id).await?),
         None => None,
     };
+    let fields = state
+        .field_definitions
+        .of_tenant(db, own, tenant_id)
+        .await?;
     let custom_fields = crate::ticket_fields::service::apply(
-        db,
-        scope,
-        tenant_id,
+        &fields,
         Default::default(),
         body.custom_fields.unwrap_or_default(),
         true,
-    )
-    .await?;
+    )?;
     // Every check has passed: only now may a new requester be stored.
     let requester = match (body.requester_id, requester_fields) {
-        (Some(id), _) => check_requester(db, scope, tenant_id, id).await?,
+        (Some(id), _) => check_requester(db, own, tenant_id, id).await?,
         (None, Some(fields)) => {
-            crate::contacts::service::find_or_create(db, scope, tenant_id, fields).await?
+            crate::contacts::service::find_or_create(db, own, tenant_id, fields).await?
         }
         (None, None) => return Err(ApiError::invalid("requester", "missing")),
     };
@@ -320,7 +326,7 @@ pub async fn create(
         .write(NewTicket {
             ticket,
             actor: actor(principal),
-            scope: scope.clone(),
+            scope: own.clone(),
         })
         .await?;
     Ok(crate::assignment::service::assign_created(db, scope, written).await)
@@ -649,15 +655,9 @@ pub async fn update(
     if let Some(values) = body.custom_fields {
         let current: serde_json::Map<String, Value> =
             serde_json::from_str(&found.custom_fields).unwrap_or_default();
-        let updated = crate::ticket_fields::service::apply(
-            db,
-            scope,
-            found.tenant_id,
-            current.clone(),
-            values,
-            false,
-        )
-        .await?;
+        let fields = crate::ticket_fields::service::definitions(db, scope, found.tenant_id).await?;
+        let updated =
+            crate::ticket_fields::service::apply(&fields, current.clone(), values, false)?;
         if updated != current {
             changes.push((
                 "custom_fields",
