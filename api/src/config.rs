@@ -123,6 +123,9 @@ pub struct AttachmentSettings {
     pub max_file_bytes: usize,
     /// Most files in one upload.
     pub max_files: usize,
+    /// Largest total of the files in one upload, in bytes: an upload is held in memory until
+    /// every file has been checked, so this bounds what one request may hold.
+    pub max_upload_bytes: usize,
     /// Media types accepted; each file's declared type must be listed and its first bytes must
     /// agree with it.
     pub allowed_types: Vec<String>,
@@ -134,6 +137,7 @@ impl Default for AttachmentSettings {
             dir: None,
             max_file_bytes: 20 * 1024 * 1024,
             max_files: 10,
+            max_upload_bytes: 25 * 1024 * 1024,
             allowed_types: [
                 "image/png",
                 "image/jpeg",

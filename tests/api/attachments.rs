@@ -216,6 +216,97 @@ async fn files_over_the_limit_are_413_and_leave_nothing() {
 }
 
 #[tokio::test]
+async fn uploads_over_the_total_limit_are_413_and_leave_nothing() {
+    let app = spawn_app_with(|s| {
+        s.attachments.max_file_bytes = 2048;
+        s.attachments.max_upload_bytes = 3072;
+    })
+    .await;
+    let tree = app.tree().await;
+    let ticket = new_ticket(&app, &tree.agent_a, None).await;
+    // Each file is within the per-file limit; together they are over the upload's.
+    let (first, second) = ("a".repeat(2000), "b".repeat(2000));
+    let response = upload(
+        &app,
+        &tree.agent_a,
+        &ticket,
+        &[
+            Part("file", Some("a.txt"), Some("text/plain"), first.as_bytes()),
+            Part("file", Some("b.txt"), Some("text/plain"), second.as_bytes()),
+        ],
+    )
+    .await;
+    assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    assert_eq!(attachment_rows(&app).await, 0, "no row for any file");
+    assert_eq!(
+        files_under(&app.attachments_dir()),
+        Vec::<std::path::PathBuf>::new()
+    );
+}
+
+#[tokio::test]
+async fn an_upload_over_the_json_limit_is_idempotent_with_a_key() {
+    // The JSON limit is far below the file: the key must not make the upload a 413.
+    let app = spawn_app_with(|s| s.http.max_body_bytes = 4096).await;
+    let tree = app.tree().await;
+    let ticket = new_ticket(&app, &tree.agent_a, None).await;
+    let content = "exam log line\n".repeat(20_000);
+    let send = |key: &'static str, text: String| {
+        let app = &app;
+        let token = tree.agent_a.clone();
+        let ticket = ticket.clone();
+        async move {
+            app.request(
+                Method::POST,
+                &format!("/api/v1/tickets/{ticket}/attachments"),
+                Some(&token),
+            )
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .header("idempotency-key", key)
+            .body(multipart(&[Part(
+                "file",
+                Some("log.txt"),
+                Some("text/plain"),
+                text.as_bytes(),
+            )]))
+            .send()
+            .await
+            .unwrap()
+        }
+    };
+    let first = send("upload-1", content.clone()).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let stored = body(first).await;
+    assert_eq!(stored[0]["size"], content.len());
+    // A retry gets the first answer back and stores nothing new.
+    let retry = send("upload-1", content.clone()).await;
+    assert_eq!(retry.status(), StatusCode::CREATED);
+    assert_eq!(retry.headers().get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(body(retry).await[0]["id"], stored[0]["id"]);
+    assert_eq!(attachment_rows(&app).await, 1);
+    // The same key with another file is refused.
+    assert_problem(
+        send("upload-1", content.replace("log", "LOG")).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+    )
+    .await;
+    // JSON bodies keep their own limit under a key.
+    let response = app
+        .request(Method::POST, "/api/v1/tickets", Some(&tree.agent_a))
+        .header("idempotency-key", "big-json")
+        .json(&json!({"subject": "x", "description": "d".repeat(8192),
+                      "requester": {"email": "student@uni.example"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+}
+
+#[tokio::test]
 async fn forbidden_and_disguised_types_are_415() {
     let app = spawn_app().await;
     let tree = app.tree().await;

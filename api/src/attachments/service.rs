@@ -125,17 +125,19 @@ pub fn check_type(
     }
 }
 
-/// Reads every file part of a multipart upload, refusing at once a file over the size limit or
-/// of a refused type; nothing is stored yet. Parts without a file name are skipped.
+/// Reads every file part of a multipart upload, refusing at once a file over the size limit,
+/// files over the upload's total limit or a file of a refused type; nothing is stored yet.
+/// Parts without a file name are skipped.
 ///
 /// # Errors
-/// 400 for a broken body or no file, 413 for a file over the limit, 415 for a refused type,
-/// 422 for too many files.
+/// 400 for a broken body or no file, 413 for a file or an upload over its limit, 415 for a
+/// refused type, 422 for too many files.
 pub async fn receive(
     mut payload: Multipart,
     limits: &AttachmentSettings,
 ) -> Result<Vec<IncomingFile>, ApiError> {
     let mut files = Vec::new();
+    let mut total = 0usize;
     while let Some(field) = payload.next().await {
         let mut field = field.map_err(malformed)?;
         let Some(file_name) = field
@@ -162,6 +164,12 @@ pub async fn receive(
             if content.len() + chunk.len() > limits.max_file_bytes {
                 return Err(ApiError::PayloadTooLarge {
                     limit: limits.max_file_bytes,
+                });
+            }
+            total += chunk.len();
+            if total > limits.max_upload_bytes {
+                return Err(ApiError::PayloadTooLarge {
+                    limit: limits.max_upload_bytes,
                 });
             }
             hasher.update(&chunk);

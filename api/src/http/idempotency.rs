@@ -9,9 +9,11 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, ResponseError, web};
+use actix_web::web::BytesMut;
+use actix_web::{HttpMessage, HttpResponse, ResponseError, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -71,7 +73,23 @@ pub async fn middleware(
         let err = ApiError::invalid("Idempotency-Key", "must be 1 to 255 visible characters");
         return Ok(req.into_response(err.error_response()));
     }
-    let body = req.extract::<web::Bytes>().await?;
+    // The body is kept to fingerprint it and hand it on: JSON up to the JSON limit, an upload
+    // up to the upload limit (plus room for the multipart framing).
+    let limit = body_limit(&req, &state.settings);
+    let mut payload = req.take_payload();
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let Ok(chunk) = chunk else {
+            let err = ApiError::bad_request("malformed_body", "the request body could not be read");
+            return Ok(req.into_response(err.error_response()));
+        };
+        if body.len() + chunk.len() > limit {
+            let err = ApiError::PayloadTooLarge { limit };
+            return Ok(req.into_response(err.error_response()));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let body = body.freeze();
     let fingerprint = {
         let mut hasher = Sha256::new();
         hasher.update(req.path().as_bytes());
@@ -171,6 +189,30 @@ pub async fn middleware(
     }
     let response = response.set_body(BoxBody::new(bytes));
     Ok(ServiceResponse::new(request, response))
+}
+
+/// The largest body a request may carry: uploads (`multipart/form-data`) are bounded by the
+/// attachment limits, everything else by the JSON limit.
+fn body_limit(req: &ServiceRequest, settings: &crate::config::Settings) -> usize {
+    /// Room for part headers and boundaries around the files.
+    const FRAMING: usize = 64 * 1024;
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        });
+    if multipart {
+        settings
+            .attachments
+            .max_upload_bytes
+            .saturating_add(FRAMING)
+    } else {
+        settings.http.max_body_bytes
+    }
 }
 
 fn header_text(
