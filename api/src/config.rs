@@ -126,6 +126,8 @@ pub struct AttachmentSettings {
     /// Largest total of the files in one upload, in bytes: an upload is held in memory until
     /// every file has been checked, so this bounds what one request may hold.
     pub max_upload_bytes: usize,
+    /// Seconds an upload may wait for a reply or note to take it before it is removed.
+    pub unsent_ttl_secs: u64,
     /// Media types accepted; each file's declared type must be listed and its first bytes must
     /// agree with it.
     pub allowed_types: Vec<String>,
@@ -138,6 +140,7 @@ impl Default for AttachmentSettings {
             max_file_bytes: 20 * 1024 * 1024,
             max_files: 10,
             max_upload_bytes: 25 * 1024 * 1024,
+            unsent_ttl_secs: 24 * 3600,
             allowed_types: [
                 "image/png",
                 "image/jpeg",

@@ -158,6 +158,7 @@ impl Application {
         let state = prepare_state(settings).await?;
         let bootstrap = crate::seed::bootstrap(&state).await?;
         crate::jobs::runner::spawn(state.clone());
+        crate::attachments::sweeper::spawn(state.clone());
         let listener = TcpListener::bind(&state.settings.bind)
             .with_context(|| format!("binding {}", state.settings.bind))?;
         let port = listener.local_addr()?.port();

@@ -307,6 +307,49 @@ async fn an_upload_over_the_json_limit_is_idempotent_with_a_key() {
 }
 
 #[tokio::test]
+async fn uploads_no_message_took_are_removed_after_their_time() {
+    // Uploads wait 2 s for a message; the sweeper looks every second.
+    let app = spawn_app_with(|s| s.attachments.unsent_ttl_secs = 2).await;
+    let tree = app.tree().await;
+    let ticket = new_ticket(&app, &tree.agent_a, None).await;
+    let sent = upload_text(&app, &tree.agent_a, &ticket, "sent with a reply").await;
+    let unsent = upload_text(&app, &tree.agent_a, &ticket, "never sent").await;
+    let reply = app
+        .post(
+            &format!("/api/v1/tickets/{ticket}/replies"),
+            &tree.agent_a,
+            &json!({"body": "Here is the log", "attachment_ids": [sent["id"]]}),
+        )
+        .await;
+    assert_eq!(reply.status(), StatusCode::CREATED);
+    assert_eq!(files_under(&app.attachments_dir()).len(), 2);
+    let unsent_url = format!("/api/v1/attachments/{}", unsent["id"].as_str().unwrap());
+    let mut gone = false;
+    for _ in 0..100 {
+        if app.get(&unsent_url, &tree.agent_a).await.status() == StatusCode::NOT_FOUND {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(gone, "the unsent upload is still there after 10 s");
+    // Its bytes went with it; the sent file stays, bytes and all.
+    assert_eq!(attachment_rows(&app).await, 1);
+    assert_eq!(files_under(&app.attachments_dir()).len(), 1);
+    let content = app
+        .get(
+            &format!(
+                "/api/v1/attachments/{}/content",
+                sent["id"].as_str().unwrap()
+            ),
+            &tree.agent_a,
+        )
+        .await;
+    assert_eq!(content.status(), StatusCode::OK);
+    assert_eq!(content.text().await.unwrap(), "sent with a reply");
+}
+
+#[tokio::test]
 async fn forbidden_and_disguised_types_are_415() {
     let app = spawn_app().await;
     let tree = app.tree().await;

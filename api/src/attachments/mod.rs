@@ -4,3 +4,4 @@ pub mod dto;
 pub mod routes;
 pub mod service;
 pub mod storage;
+pub mod sweeper;

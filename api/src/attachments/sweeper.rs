@@ -1,0 +1,87 @@
+//! Removes uploads that were never sent.
+//!
+//! A file is stored when it is uploaded and joins the conversation only when a reply or note
+//! takes it. One that no message took within `attachments.unsent_ttl_secs` is removed: the row
+//! first, then the bytes, so a failure leaves an unreachable file rather than a broken row.
+//! Every node sweeps; a row another node (or a reply linking it at that moment) got to first
+//! is left alone, because each removal repeats the "not sent" condition.
+use crate::error::ApiError;
+use crate::state::AppState;
+use chrono::{DateTime, TimeDelta, Utc};
+use entity::attachment;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use std::time::Duration;
+use tenants::{Scope, Scoped};
+
+/// Most uploads removed per query.
+const BATCH: u64 = 500;
+
+/// Starts this node's sweeper: it looks every quarter of the waiting time, at least once an
+/// hour and at most once a second.
+pub fn spawn(state: AppState) {
+    let ttl = state.settings.attachments.unsent_ttl_secs;
+    let every = Duration::from_secs((ttl / 4).clamp(1, 3600));
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            // A waiting time too long to subtract from now keeps everything.
+            let Some(before) = i64::try_from(ttl)
+                .ok()
+                .and_then(TimeDelta::try_seconds)
+                .and_then(|age| Utc::now().checked_sub_signed(age))
+            else {
+                continue;
+            };
+            match sweep(&state, before).await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "removed uploads that were never sent"),
+                Err(err) => tracing::warn!(error = ?err, "could not sweep unsent uploads"),
+            }
+        }
+    });
+}
+
+/// Removes every upload no message took that was stored before `before`; answers how many.
+///
+/// # Errors
+/// Fails when the database does; bytes that cannot be removed are logged and left behind.
+pub async fn sweep(state: &AppState, before: DateTime<Utc>) -> Result<usize, ApiError> {
+    let mut removed = 0;
+    loop {
+        let expired = expired(state, before).await?;
+        let done = (expired.len() as u64) < BATCH;
+        for row in expired {
+            // Each upload is removed through its own tenant's scope, and only if still unsent.
+            let gone = attachment::Entity::scoped_delete(&Scope::single(row.tenant_id))
+                .filter(attachment::Column::Id.eq(row.id))
+                .filter(attachment::Column::MessageId.is_null())
+                .exec(&state.db)
+                .await?;
+            if gone.rows_affected == 0 {
+                continue;
+            }
+            removed += 1;
+            if let Err(err) = state.storage.delete(&row.storage_key).await {
+                tracing::warn!(error = ?err, key = row.storage_key, "could not remove an unsent upload's file");
+            }
+        }
+        if done {
+            return Ok(removed);
+        }
+    }
+}
+
+/// The oldest unsent uploads stored before `before`, of every tenant.
+#[allow(clippy::disallowed_methods)] // maintenance: expired uploads of every tenant, found by age
+async fn expired(
+    state: &AppState,
+    before: DateTime<Utc>,
+) -> Result<Vec<attachment::Model>, ApiError> {
+    Ok(attachment::Entity::find()
+        .filter(attachment::Column::MessageId.is_null())
+        .filter(attachment::Column::CreatedAt.lt(before))
+        .order_by_asc(attachment::Column::CreatedAt)
+        .limit(BATCH)
+        .all(&state.db)
+        .await?)
+}
