@@ -655,3 +655,77 @@ async fn an_api_key_job_acts_as_the_key_within_its_tenant() {
     assert_eq!(untouched["status"], "open");
     assert!(replies(&app, uuid(&theirs)).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_job_whose_creator_is_deactivated_midway_stops_with_actor_revoked() {
+    let app = spawn_app_with(|s| {
+        s.jobs.chunk_size = 2;
+        s.jobs.halt_after_chunks = Some(1);
+        s.jobs.lease_secs = 1;
+        s.jobs.poll_secs = 1;
+    })
+    .await;
+    let tree = app.tree().await;
+    let mut tickets = Vec::new();
+    for n in 0..6 {
+        tickets.push(
+            new_ticket(
+                &app,
+                &tree.agent_a,
+                "Exam froze",
+                &format!("Student {n}"),
+                &[],
+            )
+            .await,
+        );
+    }
+    let ids: Vec<String> = tickets.iter().map(id).collect();
+    let job_id = accepted(
+        &app,
+        &tree.agent_a,
+        &json!({"ticket_ids": ids, "reply": {"body": "We are on it, {{requester.name}}."}}),
+    )
+    .await;
+    // The first node sends one chunk and stops; then the agent who started the job leaves.
+    wait_for(&app, &tree.admin_a, &job_id, |job| {
+        job["processed"].as_i64() >= Some(2)
+    })
+    .await;
+    let agent = body(app.get("/api/v1/me", &tree.agent_a).await).await;
+    assert_eq!(
+        app.delete(
+            &format!("/api/v1/users/{}", agent["user_id"].as_str().unwrap()),
+            &tree.admin_a
+        )
+        .await
+        .status(),
+        StatusCode::NO_CONTENT
+    );
+    // The node that picks the job up may no longer act for that agent: nothing more is sent.
+    let second = app
+        .second_node_with(|s| {
+            s.jobs.halt_after_chunks = None;
+            s.jobs.lease_secs = 30;
+        })
+        .await;
+    let job = finished(&second, &tree.admin_a, &job_id).await;
+    assert_eq!(job["status"], "failed");
+    assert_eq!(job["processed"], 6);
+    assert_eq!(job["succeeded"], 2);
+    assert_eq!(job["failed"], 4);
+    let failures = job["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 4);
+    assert!(
+        failures.iter().all(|f| f["code"] == "actor_revoked"),
+        "{job}"
+    );
+    let mut sent = 0;
+    for ticket in &tickets {
+        sent += replies(&app, uuid(ticket)).await.len();
+    }
+    assert_eq!(sent, 2);
+    assert_eq!(
+        entity::outbox::Entity::find().count(&app.db).await.unwrap(),
+        2
+    );
+}
