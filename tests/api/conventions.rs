@@ -35,6 +35,22 @@ async fn bad_bodies_get_clear_problems_and_write_nothing() {
         "validation_failed",
     )
     .await;
+    // A number, an object or an unknown name where a name belongs is valid JSON of the wrong
+    // shape; the answer names the accepted values.
+    for kind in [json!(1), json!({"partner": true}), json!("reseller")] {
+        let wrong_kind = json!({"parent_id": platform, "kind": kind, "slug": "x-y", "name": "x",
+                                "locales": ["en"], "time_zone": "UTC"});
+        let problem = assert_problem(
+            send(wrong_kind.to_string(), json_type).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert!(
+            problem["detail"].as_str().unwrap().contains("partner"),
+            "{problem}"
+        );
+    }
     let unknown_field = json!({"parent_id": platform, "kind": "partner", "slug": "x-y", "name": "x", "locales": ["en"], "time_zone": "UTC", "colour": "red"});
     assert_problem(
         send(unknown_field.to_string(), json_type).await,

@@ -1,30 +1,20 @@
 //! Request and response bodies of the agent endpoints.
+use crate::http::api_enum::api_enum;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// Whether an agent takes work now.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Availability {
-    /// Working; receives tickets.
-    OnShift,
-    /// Not working.
-    OffShift,
-    /// Briefly away; keeps tickets, receives none.
-    Away,
-}
-
-impl Availability {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Availability::OnShift => "on_shift",
-            Availability::OffShift => "off_shift",
-            Availability::Away => "away",
-        }
+api_enum!(
+    /// Whether an agent takes work now.
+    Availability {
+        /// Working; receives tickets.
+        OnShift => "on_shift",
+        /// Not working.
+        OffShift => "off_shift",
+        /// Briefly away; keeps tickets, receives none.
+        Away => "away",
     }
-}
+);
 
 /// Body of `PUT /agents/{id}/availability`.
 #[derive(Debug, Deserialize, ToSchema)]

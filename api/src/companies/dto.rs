@@ -1,32 +1,22 @@
 //! Request and response bodies of the company endpoints.
+use crate::http::api_enum::api_enum;
 use crate::http::patch::present;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-/// How a client organisation is served.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum CompanyTier {
-    /// Ordinary client.
-    Standard,
-    /// A dedicated client with its own portal and channel.
-    Dedicated,
-    /// A client with a contracted SLA.
-    Contracted,
-}
-
-impl CompanyTier {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CompanyTier::Standard => "standard",
-            CompanyTier::Dedicated => "dedicated",
-            CompanyTier::Contracted => "contracted",
-        }
+api_enum!(
+    /// How a client organisation is served.
+    CompanyTier {
+        /// Ordinary client.
+        Standard => "standard",
+        /// A dedicated client with its own portal and channel.
+        Dedicated => "dedicated",
+        /// A client with a contracted SLA.
+        Contracted => "contracted",
     }
-}
+);
 
 /// Body of `POST /companies`.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -1,58 +1,39 @@
 //! Request and response bodies of the group endpoints.
+use crate::http::api_enum::api_enum;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-/// What a group is.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum GroupKind {
-    /// First line: answers users by the scripts.
-    L1,
-    /// Second line: clients, test-system developers, external proctors.
-    L2,
-    /// Third line: engineering.
-    L3,
-    /// Any other team (e.g. a partner's local team).
-    Team,
-}
-
-impl GroupKind {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GroupKind::L1 => "l1",
-            GroupKind::L2 => "l2",
-            GroupKind::L3 => "l3",
-            GroupKind::Team => "team",
-        }
+api_enum!(
+    /// What a group is.
+    GroupKind {
+        /// First line: answers users by the scripts.
+        L1 => "l1",
+        /// Second line: clients, test-system developers, external proctors.
+        L2 => "l2",
+        /// Third line: engineering.
+        L3 => "l3",
+        /// Any other team (e.g. a partner's local team).
+        Team => "team",
     }
-}
+);
 
-/// How new tickets of a group find an agent.
-#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum AssignmentMode {
-    /// Agents take or are given tickets by hand.
-    #[default]
-    Manual,
-    /// The next member on shift after the one assigned last (by user id).
-    RoundRobin,
-    /// The member on shift with the fewest unfinished tickets (lowest id on a tie).
-    LeastOpen,
-}
+api_enum!(
+    /// How new tickets of a group find an agent.
+    #[derive(Default)]
+    AssignmentMode {
+        /// Agents take or are given tickets by hand.
+        #[default]
+        Manual => "manual",
+        /// The next member on shift after the one assigned last (by user id).
+        RoundRobin => "round_robin",
+        /// The member on shift with the fewest unfinished tickets (lowest id on a tie).
+        LeastOpen => "least_open",
+    }
+);
 
 impl AssignmentMode {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AssignmentMode::Manual => "manual",
-            AssignmentMode::RoundRobin => "round_robin",
-            AssignmentMode::LeastOpen => "least_open",
-        }
-    }
-
     /// The mode of a stored name; unknown names read as manual, which assigns nothing.
     pub fn parse(stored: &str) -> Self {
         match stored {

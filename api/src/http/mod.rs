@@ -1,4 +1,5 @@
 //! Conventions every endpoint shares: pagination, idempotency, rate-limit headers, request ids.
+pub mod api_enum;
 pub mod idempotency;
 pub mod pagination;
 pub mod patch;

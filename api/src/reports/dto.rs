@@ -1,22 +1,23 @@
 //! Request and response bodies of the report endpoints.
+use crate::http::api_enum::api_enum;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-/// What to count tickets by.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum CountBy {
-    /// The requester's organisation (`null` for none).
-    Company,
-    /// The channel the ticket came through.
-    Source,
-    /// Each tag (a ticket with two tags counts in both).
-    Tag,
-    /// The calendar day of creation in `time_zone`.
-    Day,
-}
+api_enum!(
+    /// What to count tickets by.
+    CountBy {
+        /// The requester's organisation (`null` for none).
+        Company => "company",
+        /// The channel the ticket came through.
+        Source => "source",
+        /// Each tag (a ticket with two tags counts in both).
+        Tag => "tag",
+        /// The calendar day of creation in `time_zone`.
+        Day => "day",
+    }
+);
 
 /// Query of `GET /reports/ticket-counts`.
 #[derive(Debug, Deserialize, IntoParams)]

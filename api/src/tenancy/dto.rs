@@ -1,21 +1,22 @@
 //! Request and response bodies of the tenant endpoints.
+use crate::http::api_enum::api_enum;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tenants::branding::{EffectiveBranding, Inherited};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// Tenant kinds as the API names them.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum TenantKindDto {
-    /// The root: the platform operator.
-    Platform,
-    /// A regional partner.
-    Partner,
-    /// A client organisation (a partner's, or a dedicated client of the platform).
-    Client,
-}
+api_enum!(
+    /// Tenant kinds as the API names them.
+    TenantKindDto {
+        /// The root: the platform operator.
+        Platform => "platform",
+        /// A regional partner.
+        Partner => "partner",
+        /// A client organisation (a partner's, or a dedicated client of the platform).
+        Client => "client",
+    }
+);
 
 impl From<TenantKindDto> for tenants::TenantKind {
     fn from(kind: TenantKindDto) -> Self {

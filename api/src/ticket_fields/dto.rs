@@ -1,37 +1,25 @@
 //! Request and response bodies of the custom field endpoints.
+use crate::http::api_enum::api_enum;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-/// The kind of value a custom field holds.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum FieldType {
-    /// Up to 1,000 characters.
-    Text,
-    /// A JSON number.
-    Number,
-    /// One of the field's `options`.
-    Dropdown,
-    /// `true` or `false`.
-    Checkbox,
-    /// `YYYY-MM-DD`.
-    Date,
-}
-
-impl FieldType {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FieldType::Text => "text",
-            FieldType::Number => "number",
-            FieldType::Dropdown => "dropdown",
-            FieldType::Checkbox => "checkbox",
-            FieldType::Date => "date",
-        }
+api_enum!(
+    /// The kind of value a custom field holds.
+    FieldType {
+        /// Up to 1,000 characters.
+        Text => "text",
+        /// A JSON number.
+        Number => "number",
+        /// One of the field's `options`.
+        Dropdown => "dropdown",
+        /// `true` or `false`.
+        Checkbox => "checkbox",
+        /// `YYYY-MM-DD`.
+        Date => "date",
     }
-}
+);
 
 /// Body of `POST /ticket-fields`.
 #[derive(Debug, Deserialize, ToSchema)]

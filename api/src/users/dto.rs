@@ -1,25 +1,26 @@
 //! Request and response bodies of the user endpoints.
+use crate::http::api_enum::api_enum;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-/// Roles as the API names them.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum RoleDto {
-    /// Administers the whole deployment (platform tenant only).
-    PlatformAdmin,
-    /// Administers a tenant and its descendants.
-    TenantAdmin,
-    /// Leads agents; reads reports.
-    Supervisor,
-    /// Works tickets.
-    Agent,
-    /// A client organisation's staff: sees its own tickets and statistics (client tenants only).
-    ClientAdmin,
-}
+api_enum!(
+    /// Roles as the API names them.
+    RoleDto {
+        /// Administers the whole deployment (platform tenant only).
+        PlatformAdmin => "platform_admin",
+        /// Administers a tenant and its descendants.
+        TenantAdmin => "tenant_admin",
+        /// Leads agents; reads reports.
+        Supervisor => "supervisor",
+        /// Works tickets.
+        Agent => "agent",
+        /// A client organisation's staff: sees its own tickets and statistics (client tenants only).
+        ClientAdmin => "client_admin",
+    }
+);
 
 impl From<RoleDto> for tenants::Role {
     fn from(role: RoleDto) -> Self {
