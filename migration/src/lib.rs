@@ -14,6 +14,7 @@ mod m20261125_000009_attachments_views;
 mod m20261125_000010_links_jobs_outbox;
 mod m20261125_000011_ticket_indexes;
 mod m20261130_000012_ticket_status_index;
+mod m20261201_000013_shared_attachment_keys;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000010_links_jobs_outbox::Migration),
             Box::new(m20261125_000011_ticket_indexes::Migration),
             Box::new(m20261130_000012_ticket_status_index::Migration),
+            Box::new(m20261201_000013_shared_attachment_keys::Migration),
         ]
     }
 }
