@@ -61,6 +61,14 @@ impl AppState {
             .await;
     }
 
+    /// Announces the same kind of change of several tickets: the origins in other tenants that
+    /// a linked ticket's reply or status reached.
+    pub async fn announce_all(&self, kind: &str, tickets: &[entity::ticket::Model]) {
+        for ticket in tickets {
+            self.announce(kind, ticket).await;
+        }
+    }
+
     /// The immutable facts of a tenant, from this node's cache or the database.
     ///
     /// # Errors

@@ -64,7 +64,7 @@ async fn upload(app: &TestApp, token: &str, ticket: &str, parts: &[Part<'_>]) ->
 }
 
 /// Uploads one text file, failing the test unless it is stored; returns its description.
-async fn upload_text(app: &TestApp, token: &str, ticket: &str, text: &str) -> Value {
+pub(crate) async fn upload_text(app: &TestApp, token: &str, ticket: &str, text: &str) -> Value {
     let response = upload(
         app,
         token,
@@ -92,7 +92,7 @@ async fn new_ticket(app: &TestApp, token: &str, tenant: Option<uuid::Uuid>) -> S
     body(response).await["id"].as_str().unwrap().to_owned()
 }
 
-fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+pub(crate) fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut found = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return found;

@@ -5,10 +5,10 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use tests::{TestApp, body, spawn_app};
 
-type Events =
+pub(crate) type Events =
     std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
 
-async fn subscribe(app: &TestApp, token: &str) -> Events {
+pub(crate) async fn subscribe(app: &TestApp, token: &str) -> Events {
     let response = app
         .request(Method::GET, "/api/v1/events", Some(token))
         .send()
@@ -20,7 +20,7 @@ async fn subscribe(app: &TestApp, token: &str) -> Events {
 }
 
 /// The next `event:` entry, skipping comments; `None` after `wait` without one.
-async fn next_event(stream: &mut Events, wait: Duration) -> Option<(String, Value)> {
+pub(crate) async fn next_event(stream: &mut Events, wait: Duration) -> Option<(String, Value)> {
     let mut buffer = String::new();
     let deadline = tokio::time::Instant::now() + wait;
     loop {

@@ -1,5 +1,6 @@
 //! Bulk updates and mass replies: accepted as jobs, worked in the background, resumed after a
 //! crash without replying twice.
+use crate::events::{next_event, subscribe};
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -582,13 +583,32 @@ async fn a_mass_reply_to_an_escalated_ticket_flows_back_instead_of_leaving_throu
         .parse()
         .unwrap();
     let own = new_ticket(&app, &tree.root, "Platform's own", "Pat", &[]).await;
+    let mut partner = subscribe(&app, &tree.agent_a).await;
     let job_id = accepted(
         &app,
         &tree.root,
-        &json!({"ticket_ids": [linked, uuid(&own)], "reply": {"body": "Logs attached for #{{ticket.number}}."}}),
+        &json!({"ticket_ids": [linked, uuid(&own)], "changes": {"status": "pending"},
+                "reply": {"body": "Logs attached for #{{ticket.number}}."}}),
     )
     .await;
     assert_eq!(finished(&app, &tree.root, &job_id).await["succeeded"], 2);
+    // The partner's agents hear of both the status and the note that reached their ticket.
+    let mut heard = Vec::new();
+    for _ in 0..2 {
+        let (kind, data) = next_event(&mut partner, Duration::from_secs(5))
+            .await
+            .expect("the partner hears what the job did to its ticket");
+        assert_eq!(data["ticket_id"], id(&origin));
+        heard.push(kind);
+    }
+    heard.sort();
+    assert_eq!(heard, ["ticket.note", "ticket.updated"]);
+    let origin_now = body(
+        app.get(&format!("/api/v1/tickets/{}", id(&origin)), &tree.agent_a)
+            .await,
+    )
+    .await;
+    assert_eq!(origin_now["status"], "pending");
     assert_eq!(replies(&app, linked).await.len(), 1);
     assert!(outbox(&app, linked).await.is_empty());
     assert_eq!(outbox(&app, uuid(&own)).await.len(), 1);

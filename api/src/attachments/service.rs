@@ -1,5 +1,7 @@
 //! The rules of attachments: what may be uploaded, where it is kept, who may read or remove
-//! it. Every query goes through the caller's scope.
+//! it. Every query of tenant data goes through a scope; the one exception asks the storage's
+//! question of whether any row still names a stored object, because a linked ticket's copies
+//! share their origin's bytes across tenants.
 use super::dto::AttachmentDto;
 use super::storage::{ByteStream, StorageError};
 use crate::auth::principal::Principal;
@@ -14,7 +16,8 @@ use entity::{attachment, ticket, ticket_message};
 use futures_util::StreamExt;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -354,10 +357,43 @@ pub async fn delete(state: &AppState, principal: &Principal, id: Uuid) -> Result
         ));
     }
     // The row is gone first: a failure here leaves an unreachable file, never a broken row.
-    if let Err(err) = state.storage.delete(&found.storage_key).await {
-        tracing::warn!(error = ?err, key = found.storage_key, "could not remove an attachment's file");
-    }
+    release_bytes(state, &found.storage_key).await;
     Ok(())
+}
+
+/// Removes the stored object `key` once its last row is gone: copies made for linked tickets
+/// share the bytes, so they go only with the last row naming them. Failures are logged; at
+/// worst they leave an unreachable file behind, never a row without its bytes.
+pub(crate) async fn release_bytes(state: &AppState, key: &str) {
+    match key_in_use(&state.db, key).await {
+        Ok(true) => {}
+        Ok(false) => {
+            if let Err(err) = state.storage.delete(key).await {
+                tracing::warn!(error = ?err, key, "could not remove an attachment's file");
+            }
+        }
+        Err(err) => {
+            tracing::warn!(error = ?err, key, "kept an attachment's file: could not tell whether a copy still uses it");
+        }
+    }
+}
+
+/// Whether any attachment row, of any tenant, still names the stored object `key`. A linked
+/// ticket's copy of a file shares its origin's bytes, so a row in one tenant may be the last
+/// user of bytes first uploaded in another.
+// Unscoped on purpose: this asks the storage's question (is the object still referenced?), not
+// a tenant's. Only a yes or no comes back and it never leaves this module; a scoped query would
+// miss the other tenants' copies and remove bytes they still download.
+#[allow(clippy::disallowed_methods)]
+async fn key_in_use(conn: &impl ConnectionTrait, key: &str) -> Result<bool, ApiError> {
+    Ok(attachment::Entity::find()
+        .select_only()
+        .column(attachment::Column::Id)
+        .filter(attachment::Column::StorageKey.eq(key))
+        .into_tuple::<Uuid>()
+        .one(conn)
+        .await?
+        .is_some())
 }
 
 /// Links uploaded attachments of `target` to a new message, inside the message's transaction.
@@ -396,6 +432,57 @@ pub async fn link(
             "attachment_ids",
             "each must be an attachment uploaded to this ticket and not yet sent with a message",
         ));
+    }
+    Ok(())
+}
+
+/// Copies the files carried by messages of another ticket onto their copies on `to`, inside the
+/// caller's transaction: a linked ticket's copy of the conversation, and the note that a linked
+/// ticket's public reply becomes on its origin, carry the same files. `from` is the scope the
+/// source messages are read through; `copies` pairs each source message with its copy. The new
+/// rows belong to `to`'s tenant and share the stored bytes (same `storage_key`), which [`delete`]
+/// keeps while any row still names them.
+///
+/// # Errors
+/// Fails when the database does.
+pub async fn copy_to(
+    conn: &impl ConnectionTrait,
+    from: &Scope,
+    to: &ticket::Model,
+    copies: &[(Uuid, Uuid)],
+) -> Result<(), ApiError> {
+    let copy_of: HashMap<Uuid, Uuid> = copies.iter().copied().collect();
+    let sources: Vec<Uuid> = copies.iter().map(|(source, _)| *source).collect();
+    let mut rows = Vec::new();
+    for chunk in sources.chunks(500) {
+        let found = attachment::Entity::scoped(from)
+            .filter(attachment::Column::MessageId.is_in(chunk.to_vec()))
+            .order_by_asc(attachment::Column::Id)
+            .all(conn)
+            .await?;
+        for row in found {
+            let Some(copy) = row.message_id.and_then(|m| copy_of.get(&m).copied()) else {
+                continue;
+            };
+            rows.push(attachment::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                tenant_id: Set(to.tenant_id),
+                ticket_id: Set(to.id),
+                message_id: Set(Some(copy)),
+                file_name: Set(row.file_name),
+                content_type: Set(row.content_type),
+                size: Set(row.size),
+                sha256: Set(row.sha256),
+                storage_key: Set(row.storage_key),
+                uploaded_by: Set(row.uploaded_by),
+                created_at: Set(row.created_at),
+            });
+        }
+    }
+    for chunk in rows.chunks(500) {
+        sea_orm::Insert::many(chunk.to_vec())
+            .exec_without_returning(conn)
+            .await?;
     }
     Ok(())
 }

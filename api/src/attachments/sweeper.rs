@@ -61,9 +61,7 @@ pub async fn sweep(state: &AppState, before: DateTime<Utc>) -> Result<usize, Api
                 continue;
             }
             removed += 1;
-            if let Err(err) = state.storage.delete(&row.storage_key).await {
-                tracing::warn!(error = ?err, key = row.storage_key, "could not remove an unsent upload's file");
-            }
+            super::service::release_bytes(state, &row.storage_key).await;
         }
         if done {
             return Ok(removed);

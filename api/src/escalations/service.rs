@@ -1,12 +1,17 @@
 //! The rules of linked tickets.
 //!
 //! Opening a linked ticket is one transaction: the origin is claimed (a ticket is linked at most
-//! once), the linked ticket is numbered in its tenant and receives the conversation so far, and
-//! both histories record it. Afterwards the linked ticket reports back: its public replies arrive
-//! on the origin as private notes (the origin's agents decide what the requester hears) and its
-//! status becomes the origin's. The other tenant is reached only through a scope of that one
-//! tenant ([`Scope::single`]), never through the caller's.
+//! once), the linked ticket is numbered in its tenant and receives the public conversation so far
+//! with its files, and both histories record it. Afterwards the linked ticket reports back: its
+//! public replies arrive on the origin as private notes carrying the replies' files (the origin's
+//! agents decide what the requester hears), and its status becomes the origin's and climbs on
+//! through every origin above that is itself a linked ticket. What changed on the origins is
+//! returned, so the handlers can announce it after the commit. The other tenant is reached only
+//! through a scope of that one tenant ([`Scope::single`]), never through the caller's. A copied
+//! file is a row of the other tenant sharing the stored bytes, never a way into the first
+//! tenant's rows.
 use super::dto::{EscalateTicket, RouteTicket};
+use crate::attachments::service as attachments;
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -271,27 +276,38 @@ async fn open_linked(
         .await?
         .pop()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("linked ticket not written")))?;
-    let mut copies: Vec<ticket_message::ActiveModel> = public
-        .into_iter()
-        .map(|m| {
-            copied_message(
-                &linked,
-                requester.id,
-                m.body_text,
-                m.body_html,
-                m.created_at,
-            )
-        })
-        .collect();
+    let mut copied: Vec<(Uuid, Uuid)> = Vec::with_capacity(public.len());
+    let mut copies: Vec<ticket_message::ActiveModel> = Vec::with_capacity(public.len() + 1);
+    for m in public {
+        let copy = Uuid::now_v7();
+        copied.push((m.id, copy));
+        copies.push(copied_message(
+            copy,
+            &linked,
+            requester.id,
+            m.body_text,
+            m.body_html,
+            m.created_at,
+        ));
+    }
     if let Some(note) = note {
         let (html, text) = tickets::render_body(&note)?;
-        copies.push(copied_message(&linked, requester.id, text, html, now));
+        copies.push(copied_message(
+            Uuid::now_v7(),
+            &linked,
+            requester.id,
+            text,
+            html,
+            now,
+        ));
     }
     if !copies.is_empty() {
         sea_orm::Insert::many(copies)
             .exec_without_returning(&txn)
             .await?;
     }
+    // The files travel with the messages that carry them.
+    attachments::copy_to(&txn, scope, &linked, &copied).await?;
     let field = match kind {
         LinkKind::Escalation => "escalated",
         LinkKind::Routing => "routed",
@@ -310,6 +326,7 @@ async fn open_linked(
 }
 
 fn copied_message(
+    id: Uuid,
     linked: &ticket::Model,
     requester: Uuid,
     text: String,
@@ -317,7 +334,7 @@ fn copied_message(
     at: chrono::DateTime<Utc>,
 ) -> ticket_message::ActiveModel {
     ticket_message::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
         tenant_id: Set(linked.tenant_id),
         ticket_id: Set(linked.id),
         kind: Set("incoming".to_owned()),
@@ -367,7 +384,12 @@ async fn origin_of(
 }
 
 /// Carries a public reply written on a linked ticket back to its origin as a private note, in
-/// the caller's transaction. Does nothing for a ticket that is not linked.
+/// the caller's transaction, with copies of the files the reply carries (link them to the reply
+/// first). The note stays there: a note is private, so it travels no further even when the
+/// origin is itself a linked ticket.
+///
+/// Returns the origin as updated, to announce once the transaction commits; `None` for a ticket
+/// that is not linked or whose origin was merged away.
 ///
 /// # Errors
 /// Fails when the database does.
@@ -375,9 +397,9 @@ pub async fn reply_flows_back(
     txn: &DatabaseTransaction,
     linked: &ticket::Model,
     message: &ticket_message::Model,
-) -> Result<(), ApiError> {
+) -> Result<Option<ticket::Model>, ApiError> {
     let Some((scope, origin)) = origin_of(txn, linked).await? else {
-        return Ok(());
+        return Ok(None);
     };
     let from = tenant::Entity::scoped_by_id(&Scope::single(linked.tenant_id), linked.tenant_id)
         .one(txn)
@@ -405,7 +427,14 @@ pub async fn reply_flows_back(
     }
     .insert(txn)
     .await?;
-    bump(txn, &scope, &origin, None).await?;
+    attachments::copy_to(
+        txn,
+        &Scope::single(linked.tenant_id),
+        &origin,
+        &[(message.id, note.id)],
+    )
+    .await?;
+    let updated = bump(txn, &scope, &origin, None).await?;
     system_activity(
         &origin,
         "linked_reply",
@@ -414,11 +443,23 @@ pub async fn reply_flows_back(
     )
     .insert(txn)
     .await?;
-    Ok(())
+    Ok(Some(updated))
 }
 
-/// Gives a linked ticket's new status to its origin, in the caller's transaction. Does nothing
-/// for a ticket that is not linked or an origin already in that status.
+/// Most origins one status change climbs through. A chain is client, partner, platform (two
+/// origins above the platform's ticket); the bound only keeps a chain that loops back on itself
+/// from running on.
+const MAX_HOPS: usize = 8;
+
+/// Gives a linked ticket's new status to its origin, in the caller's transaction, and on up the
+/// chain while that origin is itself a linked ticket: a client's ticket escalated to its partner
+/// and on to the platform follows the platform's status, each origin recording its own `status`
+/// change. The climb stops at a ticket that is not linked, at an origin whose origin was merged
+/// away, at an origin already in that status (it does not change, so nothing above it does
+/// either) or after [`MAX_HOPS`] origins.
+///
+/// Returns the origins it changed, nearest first and as updated, to announce once the
+/// transaction commits.
 ///
 /// # Errors
 /// Fails when the database does.
@@ -426,31 +467,38 @@ pub async fn status_flows_back(
     txn: &DatabaseTransaction,
     linked: &ticket::Model,
     status: TicketStatus,
-) -> Result<(), ApiError> {
-    let Some((scope, origin)) = origin_of(txn, linked).await? else {
-        return Ok(());
-    };
-    if origin.status == status.as_str() {
-        return Ok(());
+) -> Result<Vec<ticket::Model>, ApiError> {
+    let mut changed: Vec<ticket::Model> = Vec::new();
+    for _ in 0..MAX_HOPS {
+        let below = changed.last().unwrap_or(linked);
+        let Some((scope, origin)) = origin_of(txn, below).await? else {
+            break;
+        };
+        if origin.status == status.as_str() {
+            break;
+        }
+        let updated = bump(txn, &scope, &origin, Some(status)).await?;
+        system_activity(
+            &origin,
+            "status",
+            Some(json!(origin.status)),
+            Some(json!(status.as_str())),
+        )
+        .insert(txn)
+        .await?;
+        changed.push(updated);
     }
-    bump(txn, &scope, &origin, Some(status)).await?;
-    system_activity(
-        &origin,
-        "status",
-        Some(json!(origin.status)),
-        Some(json!(status.as_str())),
-    )
-    .insert(txn)
-    .await?;
-    Ok(())
+    Ok(changed)
 }
 
+/// Records a change on an origin (a new version, and the new status with its timestamp) and
+/// returns the origin as it now is.
 async fn bump(
     txn: &DatabaseTransaction,
     scope: &Scope,
     origin: &ticket::Model,
     status: Option<TicketStatus>,
-) -> Result<(), ApiError> {
+) -> Result<ticket::Model, ApiError> {
     let now = Utc::now();
     let mut update = ticket::Entity::scoped_update(scope)
         .col_expr(
@@ -465,6 +513,9 @@ async fn bump(
             update = update.col_expr(column, Expr::value(now));
         }
     }
-    update.exec(txn).await?;
-    Ok(())
+    update
+        .exec_with_returning(txn)
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound("ticket"))
 }

@@ -283,16 +283,17 @@ async fn patch_for(
 }
 
 /// Applies the job's property changes to one ticket; a race with another edit is retried.
+/// Returns the origins in other tenants whose status followed the ticket's.
 async fn apply_changes(
     db: &DatabaseConnection,
     principal: &Principal,
     stored: &StoredRequest,
     ticket_id: Uuid,
-) -> Result<(), ApiError> {
+) -> Result<Vec<ticket::Model>, ApiError> {
     let mut attempts = 0;
     loop {
         let Some(patch) = patch_for(db, principal, stored, ticket_id).await? else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         match crate::tickets::service::update(db, principal, ticket_id, None, patch).await {
             Err(ApiError::Conflict {
@@ -300,7 +301,7 @@ async fn apply_changes(
                 ..
             }) if attempts < 3 => attempts += 1,
             Err(err) => return Err(err),
-            Ok(_) => return Ok(()),
+            Ok(edited) => return Ok(edited.origins),
         }
     }
 }
@@ -322,15 +323,29 @@ async fn chunk(
     // (a) Property changes, ticket by ticket, through the same rules as PATCH. Re-applying a
     // change after a crash is a no-op.
     if stored.changes.is_some() {
+        let mut followed: Vec<ticket::Model> = Vec::new();
+        let mut outcome = Ok(());
         for item in items {
             match apply_changes(db, principal, stored, item.ticket_id).await {
-                Ok(()) => {}
-                Err(ApiError::Internal(err)) => return Err(ApiError::Internal(err)),
+                Ok(origins) => followed.extend(origins),
+                Err(ApiError::Internal(err)) => {
+                    outcome = Err(ApiError::Internal(err));
+                    break;
+                }
                 Err(err) => {
                     failures.insert(item.id, (err.code(), err.to_string()));
                 }
             }
         }
+        // Each edit committed on its own: the origins whose status followed are announced
+        // whatever becomes of the rest of the chunk, off the job's path.
+        if !followed.is_empty() {
+            let state = state.clone();
+            tokio::spawn(async move {
+                state.announce_all("ticket.updated", &followed).await;
+            });
+        }
+        outcome?;
     }
 
     // (b) Replies for the rest, all in one transaction with the items' marks.
@@ -342,6 +357,7 @@ async fn chunk(
     let mut linked: Vec<(ticket::Model, ticket_message::Model)> = Vec::new();
     let mut answered: Vec<Uuid> = Vec::new();
     let mut announced: Vec<ticket::Model> = Vec::new();
+    let mut noted: Vec<ticket::Model> = Vec::new();
     let mut first_answers: Vec<Uuid> = Vec::new();
     let pending: Vec<&job_item::Model> = items
         .iter()
@@ -443,7 +459,9 @@ async fn chunk(
             .await?;
     }
     for (linked_ticket, message) in &linked {
-        crate::escalations::service::reply_flows_back(&txn, linked_ticket, message).await?;
+        noted.extend(
+            crate::escalations::service::reply_flows_back(&txn, linked_ticket, message).await?,
+        );
     }
     for ids in answered.chunks(INSERT_ROWS) {
         ticket::Entity::scoped_update(scope)
@@ -526,8 +544,9 @@ async fn chunk(
         return Ok(false);
     }
     txn.commit().await?;
-    // Subscribers hear of each answered ticket, off the job's path.
-    if !announced.is_empty() {
+    // Subscribers hear of each answered ticket, and of each origin that an answer on a linked
+    // ticket reached as a note, off the job's path.
+    if !announced.is_empty() || !noted.is_empty() {
         let state = state.clone();
         let kind = format!(
             "ticket.{}",
@@ -539,6 +558,7 @@ async fn chunk(
                 answered.updated_at = now;
                 state.announce(&kind, &answered).await;
             }
+            state.announce_all("ticket.note", &noted).await;
         });
     }
     Ok(true)

@@ -180,7 +180,7 @@ async fn update_ticket(
     body: web::Json<UpdateTicket>,
 ) -> Result<HttpResponse, ApiError> {
     let expected = if_match(&req)?;
-    let updated = service::update(
+    let edited = service::update(
         &state.db,
         &auth,
         id.into_inner(),
@@ -188,8 +188,9 @@ async fn update_ticket(
         body.into_inner(),
     )
     .await?;
-    state.announce("ticket.updated", &updated).await;
-    Ok(ticket_response(HttpResponse::Ok(), updated))
+    state.announce("ticket.updated", &edited.ticket).await;
+    state.announce_all("ticket.updated", &edited.origins).await;
+    Ok(ticket_response(HttpResponse::Ok(), edited.ticket))
 }
 
 /// Adds a public reply to the requester.
@@ -213,7 +214,7 @@ async fn add_reply(
     id: web::Path<Uuid>,
     body: web::Json<CreateMessage>,
 ) -> Result<HttpResponse, ApiError> {
-    let message = service::add_message_with_attachments(
+    let posted = service::add_message_with_attachments(
         &state.db,
         &auth,
         id.into_inner(),
@@ -222,8 +223,9 @@ async fn add_reply(
         &body.attachment_ids,
     )
     .await?;
-    announce_message(&state, &auth, "ticket.reply", &message).await;
-    let mut created = [MessageDto::from(message)];
+    announce_message(&state, &auth, "ticket.reply", &posted.message).await;
+    state.announce_all("ticket.note", &posted.origins).await;
+    let mut created = [MessageDto::from(posted.message)];
     crate::attachments::service::fill(&state.db, &auth.scope, &mut created).await?;
     let [created] = created;
     Ok(HttpResponse::Created().json(created))
@@ -250,7 +252,7 @@ async fn add_note(
     id: web::Path<Uuid>,
     body: web::Json<CreateMessage>,
 ) -> Result<HttpResponse, ApiError> {
-    let message = service::add_message_with_attachments(
+    let posted = service::add_message_with_attachments(
         &state.db,
         &auth,
         id.into_inner(),
@@ -259,8 +261,9 @@ async fn add_note(
         &body.attachment_ids,
     )
     .await?;
-    announce_message(&state, &auth, "ticket.note", &message).await;
-    let mut created = [MessageDto::from(message)];
+    announce_message(&state, &auth, "ticket.note", &posted.message).await;
+    state.announce_all("ticket.note", &posted.origins).await;
+    let mut created = [MessageDto::from(posted.message)];
     crate::attachments::service::fill(&state.db, &auth.scope, &mut created).await?;
     let [created] = created;
     Ok(HttpResponse::Created().json(created))
@@ -368,6 +371,7 @@ async fn take_ticket(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let taken = service::take(&state.db, &auth, id.into_inner()).await?;
-    state.announce("ticket.updated", &taken).await;
-    Ok(ticket_response(HttpResponse::Ok(), taken))
+    state.announce("ticket.updated", &taken.ticket).await;
+    state.announce_all("ticket.updated", &taken.origins).await;
+    Ok(ticket_response(HttpResponse::Ok(), taken.ticket))
 }

@@ -542,6 +542,17 @@ pub async fn list(
     Ok(query.all(db).await?)
 }
 
+/// An edited ticket, and the origin tickets in other tenants whose status followed it (a linked
+/// ticket's status climbs through every origin above it), so the handler can announce each
+/// after the commit.
+#[derive(Debug)]
+pub struct Edited {
+    /// The ticket as it now is.
+    pub ticket: ticket::Model,
+    /// The origins whose status changed with it, nearest first, as they now are.
+    pub origins: Vec<ticket::Model>,
+}
+
 /// Applies a partial edit. With `expected_version` (from `If-Match`) a ticket changed since is
 /// refused with 412; without it, an edit that races another is refused with 409. Every changed
 /// field is recorded in the history.
@@ -554,7 +565,7 @@ pub async fn update(
     id: Uuid,
     expected_version: Option<i32>,
     body: UpdateTicket,
-) -> Result<ticket::Model, ApiError> {
+) -> Result<Edited, ApiError> {
     let scope = &principal.scope;
     // A move to another group without a chosen assignee lets the group's mode pick one.
     let regrouped = body.group_id.is_some() && body.assignee_id.is_none();
@@ -668,7 +679,10 @@ pub async fn update(
         }
     }
     if changes.is_empty() {
-        return Ok(found);
+        return Ok(Edited {
+            ticket: found,
+            origins: Vec::new(),
+        });
     }
     if searchable != (found.subject.clone(), found.description.clone()) {
         active.search_text = Set(search_text(&searchable.0, &searchable.1));
@@ -694,15 +708,21 @@ pub async fn update(
             .insert(&txn)
             .await?;
     }
-    if let Some(status) = new_status {
-        crate::escalations::service::status_flows_back(&txn, &found, status).await?;
-    }
+    let origins = match new_status {
+        Some(status) => {
+            crate::escalations::service::status_flows_back(&txn, &found, status).await?
+        }
+        None => Vec::new(),
+    };
     txn.commit().await?;
-    let updated = get(db, scope, id).await?;
+    let mut updated = get(db, scope, id).await?;
     if regrouped && updated.group_id != found.group_id {
-        return Ok(crate::assignment::service::assign_regrouped(db, scope, updated).await);
+        updated = crate::assignment::service::assign_regrouped(db, scope, updated).await;
     }
-    Ok(updated)
+    Ok(Edited {
+        ticket: updated,
+        origins,
+    })
 }
 
 /// Assigns a ticket to the calling agent.
@@ -713,7 +733,7 @@ pub async fn take(
     db: &DatabaseConnection,
     principal: &Principal,
     id: Uuid,
-) -> Result<ticket::Model, ApiError> {
+) -> Result<Edited, ApiError> {
     let me = principal.user_id()?;
     update(
         db,
@@ -751,6 +771,17 @@ pub fn render_body(body: &str) -> Result<(String, String), ApiError> {
     Ok((html, text.trim().to_owned()))
 }
 
+/// A new reply or note, and the origin tickets it reached in other tenants (a linked ticket's
+/// public reply arrives on its origin as a note), so the handler can announce each after the
+/// commit.
+#[derive(Debug)]
+pub struct Posted {
+    /// The reply or note.
+    pub message: ticket_message::Model,
+    /// The origins that received it as a note, as they now are.
+    pub origins: Vec<ticket::Model>,
+}
+
 /// Adds a public reply (`note = false`) or a private note to a ticket; a first reply sets
 /// `first_responded_at`.
 ///
@@ -762,7 +793,7 @@ pub async fn add_message(
     id: Uuid,
     note: bool,
     body: &str,
-) -> Result<ticket_message::Model, ApiError> {
+) -> Result<Posted, ApiError> {
     add_message_with_attachments(db, principal, id, note, body, &[]).await
 }
 
@@ -778,7 +809,7 @@ pub async fn add_message_with_attachments(
     note: bool,
     body: &str,
     attachment_ids: &[Uuid],
-) -> Result<ticket_message::Model, ApiError> {
+) -> Result<Posted, ApiError> {
     if principal.role() == Some(tenants::Role::ClientAdmin) {
         return Err(ApiError::forbidden(
             "insufficient_scope",
@@ -824,20 +855,24 @@ pub async fn add_message_with_attachments(
     )
     .insert(&txn)
     .await?;
+    // Linked before the reply flows back, so the note it becomes on the origin carries its files.
+    crate::attachments::service::link(&txn, scope, &found, message.id, attachment_ids).await?;
+    let mut origins = Vec::new();
     if !note {
         if found.origin_ticket_id.is_some() {
             // A linked ticket's requester is the tenant that handed it on: the answer goes back
             // to that ticket, not out through a channel.
-            crate::escalations::service::reply_flows_back(&txn, &found, &message).await?;
+            origins.extend(
+                crate::escalations::service::reply_flows_back(&txn, &found, &message).await?,
+            );
         } else {
             crate::outbox::service::reply(&found, &message)
                 .insert(&txn)
                 .await?;
         }
     }
-    crate::attachments::service::link(&txn, scope, &found, message.id, attachment_ids).await?;
     txn.commit().await?;
-    Ok(message)
+    Ok(Posted { message, origins })
 }
 
 /// A ticket's conversation, oldest first; private notes only for agents and integrators.
