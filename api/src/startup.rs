@@ -2,6 +2,7 @@
 use crate::auth::jwt::KeyRing;
 use crate::auth::password::PasswordHasher;
 use crate::cache::Cache;
+use crate::cache::per_tenant::PerTenant;
 use crate::config::Settings;
 use crate::error::{ApiError, json_error, path_error, query_error};
 use crate::state::AppState;
@@ -109,11 +110,16 @@ pub async fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
     let storage = Arc::new(crate::attachments::storage::LocalStorage::new(
         settings.attachments.resolved_dir(&settings.database_url),
     ));
-    let field_definitions = Arc::default();
-    crate::ticket_fields::definitions::follow(&field_definitions, &events);
+    // Fields change only through the API, which announces it; a tenant may also be created by
+    // the command-line tool, which cannot, so a partner's reach is re-read every minute.
+    let field_definitions = Arc::new(PerTenant::new(Duration::from_secs(600)));
+    let support_reach = Arc::new(PerTenant::new(Duration::from_secs(60)));
+    crate::cache::per_tenant::follow(&field_definitions, &events);
+    crate::cache::per_tenant::follow(&support_reach, &events);
     Ok(AppState {
         events,
         field_definitions,
+        support_reach,
         ticket_writer: Arc::new(crate::tickets::writer::TicketWriter::start(&settings, 4)?),
         db,
         cache,

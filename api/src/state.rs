@@ -2,6 +2,7 @@
 use crate::auth::jwt::KeyRing;
 use crate::auth::password::PasswordHasher;
 use crate::cache::Cache;
+use crate::cache::per_tenant::PerTenant;
 use crate::config::Settings;
 use dashmap::DashMap;
 use sea_orm::DatabaseConnection;
@@ -39,7 +40,10 @@ pub struct AppState {
     /// The batching writer of new tickets.
     pub ticket_writer: Arc<crate::tickets::writer::TicketWriter>,
     /// Custom field definitions by tenant, read on every ticket creation.
-    pub field_definitions: Arc<crate::ticket_fields::definitions::Definitions>,
+    pub field_definitions: Arc<PerTenant<Arc<[entity::ticket_field::Model]>>>,
+    /// The tenants whose support data each partner's (or the platform's) scope reaches: the
+    /// tenant itself and its client tenants, read by every list over them.
+    pub support_reach: Arc<PerTenant<Arc<[Uuid]>>>,
     /// Immutable tenant facts by id.
     pub tenant_facts: Arc<DashMap<Uuid, TenantFacts>>,
     /// Where attachment bytes are kept.
@@ -67,6 +71,35 @@ impl AppState {
         for ticket in tickets {
             self.announce(kind, ticket).await;
         }
+    }
+
+    /// `scope` with its support reach resolved from this node's cache (see
+    /// [`tenants::Scope::with_support_reach`]), for reads over many tenants' tickets.
+    ///
+    /// # Errors
+    /// Fails when the database does.
+    pub async fn with_support_reach(
+        &self,
+        scope: &tenants::Scope,
+    ) -> Result<tenants::Scope, crate::error::ApiError> {
+        if scope.reach() != tenants::Reach::Subtree {
+            return Ok(scope.clone());
+        }
+        let root = scope.tenant_id();
+        let reach = self
+            .support_reach
+            .get_or_load(root, || async {
+                Ok(tenants::tree::support_reach(&self.db, root).await?.into())
+            })
+            .await?;
+        Ok(scope.clone().with_support_reach(reach))
+    }
+
+    /// Tells every node, this one first, that cached settings of `tenant_id` changed.
+    pub async fn announce_stale(&self, tenant_id: Uuid) {
+        self.field_definitions.forget(Some(tenant_id));
+        self.support_reach.forget(Some(tenant_id));
+        self.events.announce_stale(Some(tenant_id)).await;
     }
 
     /// The immutable facts of a tenant, from this node's cache or the database.

@@ -6,7 +6,8 @@ use crate::TenantStatus;
 use crate::scope::path_ids;
 use entity::tenant;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -19,6 +20,27 @@ pub async fn tenant_by_id(
     id: Uuid,
 ) -> Result<Option<tenant::Model>, DbErr> {
     tenant::Entity::find_by_id(id).one(db).await
+}
+
+/// The tenants whose support data a subtree scope rooted at `tenant_id` reaches: the tenant
+/// itself and its client tenants directly below it (see [`crate::Data::Support`]).
+///
+/// # Errors
+/// Fails when the database does.
+pub async fn support_reach(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<Vec<Uuid>, DbErr> {
+    tenant::Entity::find()
+        .select_only()
+        .column(tenant::Column::Id)
+        .filter(
+            Condition::any().add(tenant::Column::Id.eq(tenant_id)).add(
+                Condition::all()
+                    .add(tenant::Column::ParentId.eq(tenant_id))
+                    .add(tenant::Column::Kind.eq(crate::TenantKind::Client.as_str())),
+            ),
+        )
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await
 }
 
 /// The tenant with this slug, whoever asks; only for choosing the tenant at login.

@@ -186,3 +186,89 @@ async fn field_definitions_changed_on_one_node_are_enforced_on_every_node() {
     let refused = refused.expect("the first node never learned of the new field");
     assert_eq!(refused["errors"][0]["field"], "custom_fields.campus");
 }
+
+#[tokio::test]
+async fn a_new_client_of_a_partner_joins_the_partners_lists_on_every_node() {
+    let first = spawn_app_with(|_| {}).await;
+    let tree = first.tree().await;
+    async fn subjects(app: &tests::TestApp, token: &str) -> Vec<String> {
+        let page = body(app.get("/api/v1/tickets?limit=100", token).await).await;
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["subject"].as_str().unwrap().to_owned())
+            .collect()
+    }
+    let listed = |app| subjects(app, &tree.agent_a);
+    // The partner's agent has listed (and this node has learned the partner's reach) before
+    // the partner takes on a new client.
+    let before = listed(&first).await;
+    let new_client = |slug: &'static str| {
+        let app = &first;
+        let admin = tree.admin_a.clone();
+        let parent = tree.partner_a;
+        async move {
+            let created = app
+                .post(
+                    "/api/v1/tenants",
+                    &admin,
+                    &json!({"parent_id": parent, "kind": "client", "slug": slug, "name": slug,
+                            "locales": ["en"], "time_zone": "UTC"}),
+                )
+                .await;
+            assert_eq!(created.status(), StatusCode::CREATED);
+            body(created).await["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let ticket_in = |tenant: String, subject: &'static str| {
+        let app = &first;
+        let admin = tree.admin_a.clone();
+        async move {
+            let created = app
+                .post(
+                    "/api/v1/tickets",
+                    &admin,
+                    &json!({"tenant_id": tenant, "subject": subject,
+                            "requester": {"email": "student@new.example"}}),
+                )
+                .await;
+            assert_eq!(created.status(), StatusCode::CREATED);
+        }
+    };
+    let client = new_client("new-university").await;
+    ticket_in(client, "From the new university").await;
+    let after = listed(&first).await;
+    assert_eq!(after.len(), before.len() + 1);
+    assert!(after.contains(&"From the new university".to_owned()));
+    // Partner B's agent-level view stays without it.
+    let theirs = body(first.get("/api/v1/tickets?limit=100", &tree.admin_b).await).await;
+    assert!(
+        theirs["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["subject"] != "From the new university")
+    );
+    if first.state.settings.redis_url.is_none() {
+        return;
+    }
+    // A second node that already knows the partner's reach learns of the next client too.
+    let second = first.second_node().await;
+    let known = listed(&second).await;
+    assert_eq!(known.len(), after.len());
+    let client = new_client("another-university").await;
+    ticket_in(client, "From another university").await;
+    let mut seen = false;
+    for _ in 0..50 {
+        if listed(&second)
+            .await
+            .contains(&"From another university".to_owned())
+        {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(seen, "the second node never saw the new client's ticket");
+}

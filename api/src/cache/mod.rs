@@ -2,6 +2,7 @@
 //! idempotency records. Redis when `REDIS_URL` is set (shared by every API node), otherwise an
 //! in-process map for a single node.
 mod memory;
+pub mod per_tenant;
 
 use anyhow::Context;
 use redis::aio::ConnectionManager;

@@ -33,8 +33,8 @@ async fn ticket_counts(
     auth: Authorized<ReportsRead>,
     query: web::Query<CountQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(
-        HttpResponse::Ok()
-            .json(service::ticket_counts(&state.db, &auth, query.into_inner()).await?),
-    )
+    let mut principal = auth.0.clone();
+    principal.scope = state.with_support_reach(&principal.scope).await?;
+    Ok(HttpResponse::Ok()
+        .json(service::ticket_counts(&state.db, &principal, query.into_inner()).await?))
 }

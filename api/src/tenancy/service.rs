@@ -32,7 +32,12 @@ pub async fn create(
         default_locale: body.default_locale,
         time_zone: body.time_zone,
     };
-    Ok(provisioning::create_child(&state.db, scope, body.parent_id, new).await?)
+    let created = provisioning::create_child(&state.db, scope, body.parent_id, new).await?;
+    // The parent's support now reaches one more client.
+    if let Some(parent_id) = created.parent_id {
+        state.announce_stale(parent_id).await;
+    }
+    Ok(created)
 }
 
 /// One page of the tenants in the scope, in creation order.

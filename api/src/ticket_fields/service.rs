@@ -81,14 +81,8 @@ pub async fn create(
         ),
         _ => err.into(),
     })?;
-    announce_change(state, created.tenant_id).await;
+    state.announce_stale(created.tenant_id).await;
     Ok(created)
-}
-
-/// Tells every node, this one first, that a tenant's definitions changed.
-async fn announce_change(state: &AppState, tenant_id: Uuid) {
-    state.field_definitions.forget(Some(tenant_id));
-    state.events.announce_stale(Some(tenant_id)).await;
 }
 
 /// The definitions in the scope, optionally of one tenant.
@@ -122,7 +116,7 @@ pub async fn delete(state: &AppState, scope: &Scope, id: Uuid) -> Result<(), Api
         .filter(ticket_field::Column::Id.eq(found.id))
         .exec(db)
         .await?;
-    announce_change(state, found.tenant_id).await;
+    state.announce_stale(found.tenant_id).await;
     Ok(())
 }
 

@@ -122,7 +122,8 @@ async fn list_tickets(
     filter: web::Query<TicketFilter>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page.parse()?;
-    let rows = service::list(&state.db, &auth.scope, &filter, page).await?;
+    let scope = state.with_support_reach(&auth.scope).await?;
+    let rows = service::list(&state.db, &scope, &filter, page).await?;
     Ok(pagination::respond(
         &req,
         page,

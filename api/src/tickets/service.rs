@@ -268,7 +268,13 @@ pub async fn create(
     };
     let fields = state
         .field_definitions
-        .of_tenant(db, own, tenant_id)
+        .get_or_load(tenant_id, || async {
+            Ok(
+                crate::ticket_fields::service::definitions(db, own, tenant_id)
+                    .await?
+                    .into(),
+            )
+        })
         .await?;
     let custom_fields = crate::ticket_fields::service::apply(
         &fields,

@@ -169,7 +169,9 @@ async fn view_tickets(
     page: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page.parse()?;
-    let rows = service::tickets(&state.db, &auth, id.into_inner(), page).await?;
+    let mut principal = auth.0.clone();
+    principal.scope = state.with_support_reach(&principal.scope).await?;
+    let rows = service::tickets(&state.db, &principal, id.into_inner(), page).await?;
     Ok(pagination::respond(
         &req,
         page,
