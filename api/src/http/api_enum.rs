@@ -30,7 +30,8 @@ macro_rules! api_enum {
                 impl serde::de::Visitor<'_> for Names {
                     type Value = $name;
                     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                        f.write_str(concat!("one of: " $(, $text, " ")+))
+                        f.write_str("one of: ")?;
+                        f.write_str(&[$($text),+].join(", "))
                     }
                     fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<$name, E> {
                         match text {
