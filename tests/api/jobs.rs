@@ -486,15 +486,30 @@ async fn client_staff_cannot_send_mass_replies() {
     assert!(replies(&app, uuid(&ticket)).await.is_empty());
 }
 
-#[tokio::test]
-async fn a_job_whose_node_dies_midway_resumes_on_another_node_without_replying_twice() {
-    let app = spawn_app_with(|s| {
-        s.jobs.chunk_size = 5;
-        s.jobs.halt_after_chunks = Some(2);
+/// A node that works `chunk_size` items at a time and "dies" (stops its runner, holding the
+/// lease) after `halt_after` chunks; leases last one second.
+async fn dying_node(chunk_size: u64, halt_after: u32) -> TestApp {
+    spawn_app_with(|s| {
+        s.jobs.chunk_size = chunk_size;
+        s.jobs.halt_after_chunks = Some(halt_after);
         s.jobs.lease_secs = 1;
         s.jobs.poll_secs = 1;
     })
-    .await;
+    .await
+}
+
+/// A second node on the same database that picks up a dead node's job once its lease runs out.
+async fn taking_over(app: &TestApp) -> TestApp {
+    app.second_node_with(|s| {
+        s.jobs.halt_after_chunks = None;
+        s.jobs.lease_secs = 30;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_job_whose_node_dies_midway_resumes_on_another_node_without_replying_twice() {
+    let app = dying_node(5, 2).await;
     let root = app.root().await;
     let mut tickets = Vec::new();
     for n in 0..20 {
@@ -529,12 +544,7 @@ async fn a_job_whose_node_dies_midway_resumes_on_another_node_without_replying_t
     );
 
     // Another node picks the job up once the lease has run out.
-    let second = app
-        .second_node_with(|s| {
-            s.jobs.halt_after_chunks = None;
-            s.jobs.lease_secs = 30;
-        })
-        .await;
+    let second = taking_over(&app).await;
     let job = finished(&second, &root, &job_id).await;
     assert_eq!(job["status"], "completed");
     assert_eq!(job["processed"], 20);
@@ -678,13 +688,7 @@ async fn an_api_key_job_acts_as_the_key_within_its_tenant() {
 
 #[tokio::test]
 async fn a_job_whose_creator_is_deactivated_midway_stops_with_actor_revoked() {
-    let app = spawn_app_with(|s| {
-        s.jobs.chunk_size = 2;
-        s.jobs.halt_after_chunks = Some(1);
-        s.jobs.lease_secs = 1;
-        s.jobs.poll_secs = 1;
-    })
-    .await;
+    let app = dying_node(2, 1).await;
     let tree = app.tree().await;
     let mut tickets = Vec::new();
     for n in 0..6 {
@@ -722,12 +726,7 @@ async fn a_job_whose_creator_is_deactivated_midway_stops_with_actor_revoked() {
         StatusCode::NO_CONTENT
     );
     // The node that picks the job up may no longer act for that agent: nothing more is sent.
-    let second = app
-        .second_node_with(|s| {
-            s.jobs.halt_after_chunks = None;
-            s.jobs.lease_secs = 30;
-        })
-        .await;
+    let second = taking_over(&app).await;
     let job = finished(&second, &tree.admin_a, &job_id).await;
     assert_eq!(job["status"], "failed");
     assert_eq!(job["processed"], 6);
