@@ -244,7 +244,7 @@ async fn apply(
             kind: Set("note".into()),
             author_user_id: Set(principal.user_id().ok()),
             author_contact_id: Set(None),
-            body_html: Set(format!("<p>{}</p>", ammonia::clean_text(&note))),
+            body_html: Set(format!("<p>{}</p>", crate::tickets::html::escape(&note))),
             body_text: Set(note),
             created_at: Set(now),
         }

@@ -419,7 +419,7 @@ pub async fn reply_flows_back(
         )),
         body_html: Set(format!(
             "<p>{} replied on the linked ticket #{}:</p>{}",
-            ammonia::clean_text(&from),
+            crate::tickets::html::escape(&from),
             linked.number,
             message.body_html
         )),

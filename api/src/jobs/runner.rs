@@ -381,6 +381,7 @@ async fn chunk(
             .map(|c| (c.id, c))
             .collect();
         let kind = if reply.note { "note" } else { "reply" };
+        let markup = crate::tickets::html::Markup::of(&reply.body);
         for item in &pending {
             let Some(found_ticket) = tickets.get(&item.ticket_id) else {
                 failures.insert(item.id, ("not_found", "ticket not found".to_owned()));
@@ -398,7 +399,7 @@ async fn chunk(
                 "ticket.subject" => found_ticket.subject.clone(),
                 _ => String::new(),
             });
-            let (html, text) = match crate::tickets::service::render_body(&body) {
+            let (html, text) = match crate::tickets::html::render_body_as(&body, markup) {
                 Ok(rendered) => rendered,
                 Err(err) => {
                     failures.insert(item.id, (err.code(), err.to_string()));

@@ -5,6 +5,7 @@ use crate::auth::principal::{Actor, Principal};
 use crate::error::{ApiError, FieldError};
 use crate::http::pagination::PageRequest;
 use crate::state::AppState;
+use crate::tickets::html::Markup;
 use chrono::Utc;
 use entity::{api_key, group, job, job_item, ticket, user};
 use sea_orm::{
@@ -86,24 +87,17 @@ pub fn check_template(body: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn escape(value: &str) -> String {
-    value
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
-/// Renders a checked template with `value(key)` for each placeholder, HTML-escaped.
+/// Renders a checked template with `value(key)` for each placeholder, HTML-escaped when the
+/// template is HTML (a plain-text template takes the values as they are).
 pub fn render(template: &str, value: impl Fn(&str) -> String) -> String {
+    let markup = Markup::of(template);
     let mut out = String::with_capacity(template.len() + 32);
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
         let after = &rest[start + 2..];
         let Some(end) = after.find("}}") else { break };
         out.push_str(&rest[..start]);
-        out.push_str(&escape(&value(after[..end].trim())));
+        out.push_str(&markup.literal(&value(after[..end].trim())));
         rest = &after[end + 2..];
     }
     out.push_str(rest);
