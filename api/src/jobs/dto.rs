@@ -25,7 +25,7 @@ pub struct BulkFilter {
     pub company_id: Option<Uuid>,
     /// Source channel.
     pub source: Option<TicketSource>,
-    /// Having this tag.
+    /// Having exactly this tag.
     pub tag: Option<String>,
     /// Created at or after.
     pub created_after: Option<DateTime<Utc>>,
@@ -33,7 +33,7 @@ pub struct BulkFilter {
     pub created_before: Option<DateTime<Utc>>,
     /// Updated at or after.
     pub updated_after: Option<DateTime<Utc>>,
-    /// Words in the subject or description.
+    /// Words that must all appear in the subject or description.
     pub q: Option<String>,
 }
 

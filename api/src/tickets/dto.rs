@@ -153,7 +153,7 @@ pub struct TicketFilter {
     pub company_id: Option<Uuid>,
     /// Source channel.
     pub source: Option<TicketSource>,
-    /// Having this tag.
+    /// Having exactly this tag (compared as tags are stored: trimmed, lower-cased).
     pub tag: Option<String>,
     /// Created at or after.
     pub created_after: Option<DateTime<Utc>>,
@@ -161,7 +161,8 @@ pub struct TicketFilter {
     pub created_before: Option<DateTime<Utc>>,
     /// Updated at or after.
     pub updated_after: Option<DateTime<Utc>>,
-    /// Words in the subject or description (case-insensitive).
+    /// Words that must all appear in the subject or description, in any order and
+    /// case-insensitively (up to 8 words, 200 characters); `%` and `_` match themselves.
     pub q: Option<String>,
 }
 

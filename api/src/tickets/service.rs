@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use entity::{company, group, tenant, ticket, ticket_activity, ticket_message, user};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, QueryFilter,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, QueryFilter,
     QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde_json::{Value, json};
@@ -480,7 +480,7 @@ pub async fn get(
 /// One page of tickets in the scope matching the filter, newest first.
 ///
 /// # Errors
-/// 422 for a bad filter value.
+/// 422 for a bad filter value (see [`super::criteria::condition`]).
 pub async fn list(
     db: &impl ConnectionTrait,
     scope: &Scope,
@@ -490,57 +490,7 @@ pub async fn list(
     let mut query = ticket::Entity::scoped(scope)
         .order_by_desc(ticket::Column::Id)
         .limit(page.limit + 1);
-    let mut all = Condition::all();
-    if let Some(id) = filter.tenant_id {
-        all = all.add(ticket::Column::TenantId.eq(id));
-    }
-    if let Some(status) = filter.status {
-        all = all.add(ticket::Column::Status.eq(status.as_str()));
-    }
-    if let Some(priority) = filter.priority {
-        all = all.add(ticket::Column::Priority.eq(priority.as_str()));
-    }
-    if let Some(id) = filter.group_id {
-        all = all.add(ticket::Column::GroupId.eq(id));
-    }
-    if let Some(id) = filter.assignee_id {
-        all = all.add(ticket::Column::AssigneeId.eq(id));
-    }
-    if let Some(id) = filter.requester_id {
-        all = all.add(ticket::Column::RequesterId.eq(id));
-    }
-    if let Some(id) = filter.company_id {
-        all = all.add(ticket::Column::CompanyId.eq(id));
-    }
-    if let Some(source) = filter.source {
-        all = all.add(ticket::Column::Source.eq(source.as_str()));
-    }
-    if let Some(tag) = &filter.tag {
-        // Tags are stored as a JSON array of strings without commas or quotes inside: matching
-        // the quoted tag in its text form works the same on both databases.
-        let tag = check_tags(vec![tag.clone()])?.pop().unwrap_or_default();
-        all = all.add(
-            Expr::col(ticket::Column::Tags)
-                .cast_as("text")
-                .like(format!("%\"{}\"%", tag.replace('"', ""))),
-        );
-    }
-    if let Some(at) = filter.created_after {
-        all = all.add(ticket::Column::CreatedAt.gte(at));
-    }
-    if let Some(at) = filter.created_before {
-        all = all.add(ticket::Column::CreatedAt.lt(at));
-    }
-    if let Some(at) = filter.updated_after {
-        all = all.add(ticket::Column::UpdatedAt.gte(at));
-    }
-    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        if q.chars().count() > 200 {
-            return Err(ApiError::invalid("q", "at most 200 characters"));
-        }
-        let pattern = format!("%{}%", q.to_lowercase().replace(['%', '_'], ""));
-        all = all.add(ticket::Column::SearchText.like(pattern));
-    }
+    let mut all = super::criteria::condition(filter, db.get_database_backend())?;
     if let Some(after) = page.after {
         all = all.add(ticket::Column::Id.lt(after));
     }
@@ -754,28 +704,7 @@ pub async fn take(
     .await
 }
 
-/// Sanitised HTML and plain text of a message body.
-///
-/// # Errors
-/// 422 for an empty or oversized body.
-pub fn render_body(body: &str) -> Result<(String, String), ApiError> {
-    if body.trim().is_empty() {
-        return Err(ApiError::invalid("body", "must not be empty"));
-    }
-    if body.len() > 256 * 1024 {
-        return Err(ApiError::invalid("body", "must be at most 256 KiB"));
-    }
-    let html = ammonia::clean(body);
-    let text = ammonia::Builder::empty().clean(body).to_string();
-    let text = text
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&nbsp;", " ")
-        .replace("&amp;", "&");
-    Ok((html, text.trim().to_owned()))
-}
+pub use super::html::render_body;
 
 /// A new reply or note, and the origin tickets it reached in other tenants (a linked ticket's
 /// public reply arrives on its origin as a note), so the handler can announce each after the
