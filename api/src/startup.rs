@@ -226,6 +226,7 @@ fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::NotFound("route"))
             }))
+            .wrap(from_fn(crate::http::input::refuse_nul))
             .wrap(from_fn(crate::http::idempotency::middleware))
             .wrap(from_fn(crate::http::rate_limit::headers))
             .wrap(from_fn(crate::http::request_id::echo))

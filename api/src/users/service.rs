@@ -14,14 +14,15 @@ use sea_orm::{
 use tenants::{Role, Scoped, TenantKind};
 use uuid::Uuid;
 
-/// Checks an e-mail address loosely (one `@`, a dotted domain, no spaces) and normalises it.
+/// Checks an e-mail address loosely (one `@`, a dotted domain, no spaces or control
+/// characters) and normalises it.
 ///
 /// # Errors
 /// 422 naming `email`.
 pub fn normalise_email(email: &str) -> Result<String, ApiError> {
     let email = email.trim().to_lowercase();
     let valid = email.len() <= 254
-        && !email.chars().any(char::is_whitespace)
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
                 && domain.contains('.')
