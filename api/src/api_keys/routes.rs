@@ -4,6 +4,7 @@ use super::service;
 use crate::auth::principal::{Admin, Authorized};
 use crate::error::{ApiError, Problem};
 use crate::http::pagination::{self, Page, PageQuery};
+use crate::http::query::Query;
 use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
@@ -64,7 +65,7 @@ async fn list_api_keys(
     state: web::Data<AppState>,
     auth: Authorized<Admin>,
     req: HttpRequest,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = query.parse()?;
     let rows = service::list(&state, &auth, page).await?;

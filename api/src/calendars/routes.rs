@@ -4,6 +4,7 @@ use super::service;
 use crate::auth::principal::{Authorized, TicketsRead, TicketsWrite};
 use crate::error::{ApiError, Problem};
 use crate::http::pagination::{self, Page, PageQuery};
+use crate::http::query::{ListQuery, Query};
 use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
@@ -67,9 +68,9 @@ async fn list_calendars(
     state: web::Data<AppState>,
     auth: Authorized<TicketsRead>,
     req: HttpRequest,
-    page: web::Query<PageQuery>,
-    filter: web::Query<CalendarFilter>,
+    query: ListQuery<CalendarFilter>,
 ) -> Result<HttpResponse, ApiError> {
+    let ListQuery { page, filter } = query;
     let page = page.parse()?;
     let rows = service::list(&state.db, &auth.scope, filter.tenant_id, page)
         .await?
@@ -123,7 +124,7 @@ async fn calendar_open(
     state: web::Data<AppState>,
     auth: Authorized<TicketsRead>,
     id: web::Path<Uuid>,
-    query: web::Query<OpenQuery>,
+    query: Query<OpenQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let open = service::open_at(&state.db, &auth.scope, id.into_inner(), query.at).await?;
     Ok(HttpResponse::Ok().json(open))

@@ -4,6 +4,7 @@ use super::service;
 use crate::auth::principal::{Authorized, TicketsRead, TicketsWrite};
 use crate::error::{ApiError, Problem};
 use crate::http::pagination::{self, Page, PageQuery};
+use crate::http::query::ListQuery;
 use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
@@ -65,9 +66,9 @@ async fn list_companies(
     state: web::Data<AppState>,
     auth: Authorized<TicketsRead>,
     req: HttpRequest,
-    page: web::Query<PageQuery>,
-    filter: web::Query<CompanyFilter>,
+    query: ListQuery<CompanyFilter>,
 ) -> Result<HttpResponse, ApiError> {
+    let ListQuery { page, filter } = query;
     let page = page.parse()?;
     let rows = service::list(&state, &auth.scope, filter.tenant_id, page).await?;
     Ok(pagination::respond(

@@ -6,6 +6,7 @@ use super::service;
 use crate::auth::principal::{Admin, Authorized, TicketsRead, TicketsWrite};
 use crate::error::{ApiError, Problem};
 use crate::http::pagination::{self, Page, PageQuery};
+use crate::http::query::ListQuery;
 use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
@@ -66,9 +67,9 @@ async fn list_contacts(
     state: web::Data<AppState>,
     auth: Authorized<TicketsRead>,
     req: HttpRequest,
-    page: web::Query<PageQuery>,
-    filter: web::Query<ContactFilter>,
+    query: ListQuery<ContactFilter>,
 ) -> Result<HttpResponse, ApiError> {
+    let ListQuery { page, filter } = query;
     let page = page.parse()?;
     let rows = service::list(&state.db, &auth.scope, &filter, page).await?;
     Ok(pagination::respond(

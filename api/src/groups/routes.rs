@@ -4,6 +4,7 @@ use super::service;
 use crate::auth::principal::{Admin, Authorized, UsersRead};
 use crate::error::{ApiError, Problem};
 use crate::http::pagination::{self, Page, PageQuery};
+use crate::http::query::ListQuery;
 use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
@@ -64,9 +65,9 @@ async fn list_groups(
     state: web::Data<AppState>,
     auth: Authorized<UsersRead>,
     req: HttpRequest,
-    page: web::Query<PageQuery>,
-    filter: web::Query<GroupFilter>,
+    query: ListQuery<GroupFilter>,
 ) -> Result<HttpResponse, ApiError> {
+    let ListQuery { page, filter } = query;
     let page = page.parse()?;
     let rows = service::list(&state, &auth.scope, filter.tenant_id, page).await?;
     let mut members =

@@ -3,6 +3,7 @@ use super::dto::{CountQuery, TicketCounts};
 use super::service;
 use crate::auth::principal::{Authorized, ReportsRead};
 use crate::error::{ApiError, Problem};
+use crate::http::query::Query;
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, web};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -31,7 +32,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 async fn ticket_counts(
     state: web::Data<AppState>,
     auth: Authorized<ReportsRead>,
-    query: web::Query<CountQuery>,
+    query: Query<CountQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let mut principal = auth.0.clone();
     principal.scope = state.with_support_reach(&principal.scope).await?;

@@ -4,6 +4,7 @@ use super::service;
 use crate::auth::principal::{Admin, Authorized, TenantsRead};
 use crate::error::{ApiError, Problem};
 use crate::http::pagination::{self, Page, PageQuery};
+use crate::http::query::Query;
 use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, put, web};
@@ -67,7 +68,7 @@ async fn list_tenants(
     state: web::Data<AppState>,
     auth: Authorized<TenantsRead>,
     req: HttpRequest,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = query.parse()?;
     let rows = service::list(&state, &auth.scope, page).await?;

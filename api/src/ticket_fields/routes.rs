@@ -3,6 +3,7 @@ use super::dto::{CreateTicketField, TicketFieldDto, TicketFieldFilter};
 use super::service;
 use crate::auth::principal::{Admin, Authorized, TicketsRead};
 use crate::error::{ApiError, Problem};
+use crate::http::query::Query;
 use crate::state::AppState;
 use actix_web::{HttpResponse, delete, get, post, web};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -54,7 +55,7 @@ async fn create_field(
 async fn list_fields(
     state: web::Data<AppState>,
     auth: Authorized<TicketsRead>,
-    filter: web::Query<TicketFieldFilter>,
+    filter: Query<TicketFieldFilter>,
 ) -> Result<HttpResponse, ApiError> {
     let fields = service::list(&state.db, &auth.scope, filter.tenant_id).await?;
     Ok(HttpResponse::Ok().json(

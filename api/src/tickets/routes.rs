@@ -7,6 +7,7 @@ use super::service;
 use crate::auth::principal::{Authorized, TicketsRead, TicketsWrite};
 use crate::error::{ApiError, Problem};
 use crate::http::pagination::{self, Page, PageQuery};
+use crate::http::query::ListQuery;
 use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
@@ -118,9 +119,9 @@ async fn list_tickets(
     state: web::Data<AppState>,
     auth: Authorized<TicketsRead>,
     req: HttpRequest,
-    page: web::Query<PageQuery>,
-    filter: web::Query<TicketFilter>,
+    query: ListQuery<TicketFilter>,
 ) -> Result<HttpResponse, ApiError> {
+    let ListQuery { page, filter } = query;
     let page = page.parse()?;
     let scope = state.with_support_reach(&auth.scope).await?;
     let rows = service::list(&state.db, &scope, &filter, page).await?;

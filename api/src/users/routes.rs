@@ -4,6 +4,7 @@ use super::service;
 use crate::auth::principal::{Admin, Authorized, UsersRead};
 use crate::error::{ApiError, Problem};
 use crate::http::pagination::{self, Page, PageQuery};
+use crate::http::query::ListQuery;
 use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
@@ -64,9 +65,9 @@ async fn list_users(
     state: web::Data<AppState>,
     auth: Authorized<UsersRead>,
     req: HttpRequest,
-    page: web::Query<PageQuery>,
-    filter: web::Query<UserFilter>,
+    query: ListQuery<UserFilter>,
 ) -> Result<HttpResponse, ApiError> {
+    let ListQuery { page, filter } = query;
     let page = page.parse()?;
     let rows = service::list(&state, &auth, filter.tenant_id, page).await?;
     let rows = service::with_groups(&state.db, &auth.scope, rows).await?;

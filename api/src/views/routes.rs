@@ -4,6 +4,7 @@ use super::service;
 use crate::auth::principal::{Authorized, TicketsRead};
 use crate::error::{ApiError, Problem};
 use crate::http::pagination::{self, Page, PageQuery};
+use crate::http::query::Query;
 use crate::state::AppState;
 use crate::tickets::dto::TicketDto;
 use actix_web::http::header;
@@ -63,7 +64,7 @@ async fn list_views(
     state: web::Data<AppState>,
     auth: Authorized<TicketsRead>,
     req: HttpRequest,
-    page: web::Query<PageQuery>,
+    page: Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page.parse()?;
     let rows = service::list(&state.db, &auth, page).await?;
@@ -166,7 +167,7 @@ async fn view_tickets(
     auth: Authorized<TicketsRead>,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    page: web::Query<PageQuery>,
+    page: Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page.parse()?;
     let mut principal = auth.0.clone();
