@@ -152,6 +152,11 @@ async fn a_shift_hand_off_spreads_open_tickets_over_colleagues_on_shift() {
     let note = conversation.as_array().unwrap().last().unwrap();
     assert_eq!(note["kind"], "note");
     assert!(note["body_text"].as_str().unwrap().contains("Handed over"));
+    let html = note["body_html"].as_str().unwrap();
+    assert!(
+        html.starts_with("<p>Handed over from ") && !html.contains("&#32;"),
+        "spaces stay spaces in an automatic note: {html}"
+    );
     let history = body(
         app.get(&format!("/api/v1/tickets/{id}/activities"), &tree.agent_a)
             .await,

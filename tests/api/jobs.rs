@@ -748,3 +748,39 @@ async fn a_job_whose_creator_is_deactivated_midway_stops_with_actor_revoked() {
         2
     );
 }
+
+#[tokio::test]
+async fn a_mass_reply_by_tag_answers_only_tickets_with_exactly_that_tag() {
+    let app = spawn_app().await;
+    let root = app.root().await;
+    let underscore = new_ticket(&app, &root, "Exam froze", "Ana", &["exam_2026"]).await;
+    let dash = new_ticket(&app, &root, "Exam slow", "Ben", &["exam-2026"]).await;
+    let job_id = accepted(
+        &app,
+        &root,
+        &json!({"filter": {"tag": "exam_2026"}, "reply": {"body": "<p>Fixed.</p>"}}),
+    )
+    .await;
+    let job = finished(&app, &root, &job_id).await;
+    assert_eq!(job["total"], 1, "{job}");
+    assert_eq!(replies(&app, uuid(&underscore)).await.len(), 1);
+    assert!(
+        replies(&app, uuid(&dash)).await.is_empty(),
+        "exam-2026 was not asked for"
+    );
+    // A filter that is a pattern matches nothing rather than everything.
+    let response = app
+        .post(
+            "/api/v1/tickets/bulk",
+            &root,
+            &json!({"filter": {"tag": "%"}, "reply": {"body": "Hello"}}),
+        )
+        .await;
+    assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert!(replies(&app, uuid(&dash)).await.is_empty());
+}

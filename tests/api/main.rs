@@ -14,6 +14,7 @@ mod escalations;
 mod events;
 mod groups;
 mod health;
+mod input;
 mod isolation;
 mod jobs;
 mod nodes;

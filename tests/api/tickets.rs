@@ -941,3 +941,199 @@ async fn simultaneous_first_messages_from_one_person_share_one_contact() {
     .await;
     assert_eq!(contacts["items"].as_array().unwrap().len(), 1);
 }
+
+/// The ids of the tickets `GET /tickets?{query}` lists for `token`, as subjects.
+async fn subjects(app: &TestApp, token: &str, query: &str) -> BTreeSet<String> {
+    let response = app.get(&format!("/api/v1/tickets?{query}"), token).await;
+    assert_eq!(response.status(), StatusCode::OK, "{query}");
+    body(response).await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["subject"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+#[tokio::test]
+async fn search_matches_every_word_and_tags_exactly_never_as_patterns() {
+    let app = spawn_app().await;
+    let tree = app.tree().await;
+    let agent = &tree.agent_a;
+    for (subject, description, tags) in [
+        (
+            "Camera fails during the exam",
+            "Restarted twice",
+            json!(["exam-2026"]),
+        ),
+        ("Exam room: camera dark", "", json!(["exam_2026"])),
+        (
+            "Discount 100% off",
+            "code done_now",
+            json!([r#"say "hi" \ bye"#]),
+        ),
+        ("Microphone", "nothing else", json!(["examx2026"])),
+    ] {
+        new_ticket(
+            &app,
+            agent,
+            json!({"subject": subject, "description": description, "tags": tags,
+                   "requester": {"email": "ana@uni-a.example"}}),
+        )
+        .await;
+    }
+    let discount = set(&["Discount 100% off"]);
+    // Wildcards are text: `%` and `_` find the tickets that contain them, and only those.
+    assert_eq!(subjects(&app, agent, "q=%25").await, discount);
+    assert_eq!(subjects(&app, agent, "q=_").await, discount);
+    assert_eq!(subjects(&app, agent, "q=100%25%20OFF").await, discount);
+    assert_eq!(subjects(&app, agent, "tag=%25").await, set(&[]));
+    assert_eq!(subjects(&app, agent, "tag=exam%25").await, set(&[]));
+    // Every word must appear, in any order, in the subject or the description.
+    assert_eq!(
+        subjects(&app, agent, "q=camera%20exam").await,
+        set(&["Camera fails during the exam", "Exam room: camera dark"])
+    );
+    assert_eq!(
+        subjects(&app, agent, "q=exam%20restarted").await,
+        set(&["Camera fails during the exam"])
+    );
+    assert_eq!(
+        subjects(&app, agent, "q=camera%20microphone").await,
+        set(&[])
+    );
+    // Tags match exactly: `_` is not a wildcard, and quotes and backslashes can be found.
+    assert_eq!(
+        subjects(&app, agent, "tag=exam_2026").await,
+        set(&["Exam room: camera dark"])
+    );
+    assert_eq!(
+        subjects(&app, agent, "tag=EXAM-2026").await,
+        set(&["Camera fails during the exam"])
+    );
+    assert_eq!(
+        subjects(&app, agent, "tag=say%20%22hi%22%20%5C%20bye").await,
+        discount
+    );
+    // A search is bounded: at most 8 words.
+    assert_problem(
+        app.get("/api/v1/tickets?q=a%20b%20c%20d%20e%20f%20g%20h%20i", agent)
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    // Saved views read the filter the same way.
+    let view = body(
+        app.post(
+            "/api/v1/views",
+            agent,
+            &json!({"name": "Exam 2026", "filters": {"tag": "exam_2026"}}),
+        )
+        .await,
+    )
+    .await;
+    let through_view = body(
+        app.get(
+            &format!("/api/v1/views/{}/tickets", view["id"].as_str().unwrap()),
+            agent,
+        )
+        .await,
+    )
+    .await;
+    let items = through_view["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{through_view}");
+    assert_eq!(items[0]["subject"], "Exam room: camera dark");
+}
+
+async fn post_reply(app: &TestApp, token: &str, ticket: &Value, html: &str) -> reqwest::Response {
+    app.post(
+        &format!("/api/v1/tickets/{}/replies", ticket["id"].as_str().unwrap()),
+        token,
+        &json!({ "body": html }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn plain_text_of_a_reply_keeps_paragraphs_lines_and_list_items() {
+    let app = spawn_app().await;
+    let tree = app.tree().await;
+    let ticket = new_ticket(&app, &tree.agent_a, from_student("Camera")).await;
+    let reply = post_reply(
+        &app,
+        &tree.agent_a,
+        &ticket,
+        "<p>Hello Ana,</p><p>Restart.<br>Then:</p><ul><li>close the browser</li><li>open it again</li></ul><div>Tom &amp; Jerry</div>",
+    )
+    .await;
+    assert_eq!(reply.status(), StatusCode::CREATED);
+    let reply = body(reply).await;
+    assert_eq!(
+        reply["body_text"],
+        "Hello Ana,\n\nRestart.\nThen:\n- close the browser\n- open it again\n\nTom & Jerry"
+    );
+    // A plain-text body keeps its own line breaks, in the text and in the HTML.
+    let plain = body(post_reply(&app, &tree.agent_a, &ticket, "Hi Ana,\n\nDone.\nBye").await).await;
+    assert_eq!(plain["body_text"], "Hi Ana,\n\nDone.\nBye");
+    assert_eq!(plain["body_html"], "<p>Hi Ana,</p><p>Done.<br>Bye</p>");
+}
+
+#[tokio::test]
+async fn a_reply_with_nothing_left_after_sanitising_is_refused() {
+    let app = spawn_app().await;
+    let tree = app.tree().await;
+    let ticket = new_ticket(&app, &tree.agent_a, from_student("Camera")).await;
+    for html in ["<script>alert(1)</script>", "<style>p{}</style><p> </p>"] {
+        let problem = assert_problem(
+            post_reply(&app, &tree.agent_a, &ticket, html).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(problem["errors"][0]["field"], "body", "{html}");
+    }
+    let conversation = body(
+        app.get(
+            &format!(
+                "/api/v1/tickets/{}/conversation",
+                ticket["id"].as_str().unwrap()
+            ),
+            &tree.agent_a,
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        conversation
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["kind"] != "reply"),
+        "nothing was sent: {conversation}"
+    );
+}
+
+#[tokio::test]
+async fn remote_images_are_removed_from_replies() {
+    let app = spawn_app().await;
+    let tree = app.tree().await;
+    let ticket = new_ticket(&app, &tree.agent_a, from_student("Camera")).await;
+    let reply = body(
+        post_reply(
+            &app,
+            &tree.agent_a,
+            &ticket,
+            r#"<p>Fixed.</p><img src="http://tracker.example/open.gif?id=7" width="1"><img src="//tracker.example/p.gif"><img src="cid:logo@helpdesk" alt="logo">"#,
+        )
+        .await,
+    )
+    .await;
+    let html = reply["body_html"].as_str().unwrap();
+    assert!(!html.contains("tracker.example"), "{html}");
+    assert!(html.contains(r#"src="cid:logo@helpdesk""#), "{html}");
+    assert_eq!(reply["body_text"], "Fixed.\n\nlogo");
+}
