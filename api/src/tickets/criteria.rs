@@ -161,6 +161,10 @@ mod tests {
                 .expr(ticket::Column::SearchText.like(contains(word)))
                 .to_string(sea_orm::sea_query::SqliteQueryBuilder)
         };
-        assert!(sql("50%_off!").contains(r"LIKE '%50!%!_off!!%' ESCAPE '!'"), "{}", sql("50%_off!"));
+        assert!(
+            sql("50%_off!").contains(r"LIKE '%50!%!_off!!%' ESCAPE '!'"),
+            "{}",
+            sql("50%_off!")
+        );
     }
 }

@@ -307,13 +307,21 @@ mod tests {
     fn plain_text_keeps_its_lines_and_is_escaped_as_html() {
         let (html, text) = render_body("Hello Ana,\n\nRestart & retry.\nThanks").unwrap();
         assert_eq!(text, "Hello Ana,\n\nRestart & retry.\nThanks");
-        assert_eq!(html, "<p>Hello Ana,</p><p>Restart &amp; retry.<br>Thanks</p>");
+        assert_eq!(
+            html,
+            "<p>Hello Ana,</p><p>Restart &amp; retry.<br>Thanks</p>"
+        );
         assert_eq!(render_body("a < b").unwrap().1, "a < b");
     }
 
     #[test]
     fn nothing_left_after_sanitising_is_refused() {
-        for body in ["<script>alert(1)</script>", "<style>p{}</style>", "<p> </p>", "<br>"] {
+        for body in [
+            "<script>alert(1)</script>",
+            "<style>p{}</style>",
+            "<p> </p>",
+            "<br>",
+        ] {
             let err = render_body(body).unwrap_err();
             assert_eq!(err.code(), "validation_failed", "{body}");
         }

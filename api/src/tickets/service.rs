@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use entity::{company, group, tenant, ticket, ticket_activity, ticket_message, user};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
 };
 use serde_json::{Value, json};
 use tenants::{Scope, Scoped};
