@@ -11,6 +11,9 @@
 # - a client agent's (agent1@c-001, the biggest tenant, ~42,000 tickets) filtered views, first
 #   page: status=open&group_id=L1&assignee_id=agent1, and status=open&group_id=L1&tag=exam;
 # - the same agent's status=closed view, page 1 and page 1,000 (cursor after row 24,975);
+# - the same agent's two-word searches: q=camera exam (words of one subject in twelve, so the
+#   newest matches are near) and q=ex-4821 camera (an exam code: a handful of tickets, found
+#   through the trigram index on search_text);
 # - a partner agent's (agent1@p-europe: its subtree of 23 clients, ~260,000 tickets) view
 #   status=closed&source=email, page 1 and page 1,000;
 # - GET /reports/ticket-counts?group_by=company and group_by=day over the last 30 days for the
@@ -96,6 +99,8 @@ CASES=(
     "list open+group+assignee, c-001 agent|CLIENT_AGENT|$LIST_CONNECTIONS|/tickets?status=open&group_id=$GROUP&assignee_id=$AGENT"
     "list open+group+tag, c-001 agent|CLIENT_AGENT|$LIST_CONNECTIONS|/tickets?status=open&group_id=$GROUP&tag=exam"
     "list closed p1, c-001 agent|CLIENT_AGENT|$LIST_CONNECTIONS|/tickets?status=closed"
+    "search q=camera exam, c-001 agent|CLIENT_AGENT|$LIST_CONNECTIONS|/tickets?q=camera%20exam"
+    "search q=ex-4821 camera, c-001 agent|CLIENT_AGENT|$LIST_CONNECTIONS|/tickets?q=ex-4821%20camera"
     "list closed p1000, c-001 agent|CLIENT_AGENT|$LIST_CONNECTIONS|/tickets?status=closed&limit=25&cursor=$CLIENT_CURSOR"
     "list closed+email p1, p-europe agent|PARTNER_AGENT|$LIST_CONNECTIONS|/tickets?status=closed&source=email"
     "list closed+email p1000, p-europe agent|PARTNER_AGENT|$LIST_CONNECTIONS|/tickets?status=closed&source=email&limit=25&cursor=$PARTNER_CURSOR"
