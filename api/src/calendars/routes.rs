@@ -57,7 +57,7 @@ async fn create_calendar(
     params(PageQuery, CalendarFilter),
     responses(
         (status = 200, description = "One page", body = Page<CalendarDto>),
-        (status = 400, description = "Bad cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad cursor or a query parameter the operation does not declare", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Needs the tickets:read permission", body = Problem, content_type = "application/problem+json"),
     ),
@@ -113,7 +113,7 @@ async fn get_calendar(
     params(("id" = Uuid, Path, description = "Calendar id"), OpenQuery),
     responses(
         (status = 200, description = "Open or not", body = OpenDto),
-        (status = 400, description = "`at` is not an RFC 3339 instant", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`at` is not an RFC 3339 instant, or a parameter the operation does not declare", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found in the caller's scope", body = Problem, content_type = "application/problem+json"),
     ),

@@ -57,7 +57,7 @@ async fn create_contact(
     params(PageQuery, ContactFilter),
     responses(
         (status = 200, description = "One page", body = Page<ContactDto>),
-        (status = 400, description = "Bad cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad cursor or a query parameter the operation does not declare", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["tickets:read"]), ("api_key" = ["tickets:read"]))

@@ -54,7 +54,7 @@ async fn create_group(
     params(PageQuery, GroupFilter),
     responses(
         (status = 200, description = "One page", body = Page<GroupDto>),
-        (status = 400, description = "Bad cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad cursor or a query parameter the operation does not declare", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Needs the users:read permission", body = Problem, content_type = "application/problem+json"),
     ),

@@ -20,7 +20,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     params(CountQuery),
     responses(
         (status = 200, description = "The counts", body = TicketCounts),
-        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed query or a parameter the operation does not declare", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Needs the reports:read permission", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Tenant not found in the caller's scope", body = Problem, content_type = "application/problem+json"),

@@ -58,7 +58,7 @@ async fn create_tenant(
     params(PageQuery),
     responses(
         (status = 200, description = "One page", body = Page<TenantDto>, headers(("Link" = String, description = "`<…>; rel=\"next\"` when there is a next page"))),
-        (status = 400, description = "Bad cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad cursor or a query parameter the operation does not declare", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["tenants:read"]), ("api_key" = ["tenants:read"]))

@@ -47,6 +47,7 @@ async fn create_field(
     params(TicketFieldFilter),
     responses(
         (status = 200, description = "The definitions", body = Vec<TicketFieldDto>),
+        (status = 400, description = "Malformed query or a parameter the operation does not declare", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["tickets:read"]), ("api_key" = ["tickets:read"]))

@@ -108,7 +108,7 @@ async fn create_ticket(
     params(PageQuery, TicketFilter),
     responses(
         (status = 200, description = "One page", body = Page<TicketDto>),
-        (status = 400, description = "Bad cursor or filter", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad cursor, a malformed filter or a query parameter the operation does not declare", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad filter value", body = Problem, content_type = "application/problem+json"),
     ),
@@ -205,7 +205,7 @@ async fn update_ticket(
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Client staff do not answer tickets", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found in the caller's scope", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Empty or oversized body", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Empty or oversized body, or one with no text left once unsafe markup is removed", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["tickets:write"]), ("api_key" = ["tickets:write"]))
 )]
@@ -243,7 +243,7 @@ async fn add_reply(
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Client staff do not write notes", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found in the caller's scope", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Empty or oversized body", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Empty or oversized body, or one with no text left once unsafe markup is removed", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["tickets:write"]), ("api_key" = ["tickets:write"]))
 )]

@@ -53,7 +53,7 @@ async fn create_view(
     params(PageQuery),
     responses(
         (status = 200, description = "One page", body = Page<ViewDto>),
-        (status = 400, description = "Bad cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad cursor or a query parameter the operation does not declare", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a signed-in user", body = Problem, content_type = "application/problem+json"),
     ),
@@ -154,7 +154,7 @@ async fn delete_view(
     params(("id" = Uuid, Path, description = "View id"), PageQuery),
     responses(
         (status = 200, description = "One page", body = Page<TicketDto>),
-        (status = 400, description = "Bad cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad cursor or a query parameter the operation does not declare", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found in what the caller sees", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The stored filters are no longer valid", body = Problem, content_type = "application/problem+json"),
