@@ -1137,3 +1137,24 @@ async fn remote_images_are_removed_from_replies() {
     assert!(html.contains(r#"src="cid:logo@helpdesk""#), "{html}");
     assert_eq!(reply["body_text"], "Fixed.\n\nlogo");
 }
+
+#[tokio::test]
+async fn a_reply_nested_thousands_deep_is_refused_without_parsing_it() {
+    let app = spawn_app().await;
+    let tree = app.tree().await;
+    let ticket = new_ticket(&app, &tree.agent_a, from_student("Camera")).await;
+    let deep = format!("{}Hi{}", "<div>".repeat(20_000), "</div>".repeat(20_000));
+    let started = std::time::Instant::now();
+    let problem = assert_problem(
+        post_reply(&app, &tree.agent_a, &ticket, &deep).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "body");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "answered in {:?}",
+        started.elapsed()
+    );
+}
