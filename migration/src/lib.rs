@@ -15,6 +15,7 @@ mod m20261125_000010_links_jobs_outbox;
 mod m20261125_000011_ticket_indexes;
 mod m20261130_000012_ticket_status_index;
 mod m20261130_000013_attachment_sharing;
+mod m20261201_000014_asymmetric_signing_keys;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000011_ticket_indexes::Migration),
             Box::new(m20261130_000012_ticket_status_index::Migration),
             Box::new(m20261130_000013_attachment_sharing::Migration),
+            Box::new(m20261201_000014_asymmetric_signing_keys::Migration),
         ]
     }
 }
