@@ -237,7 +237,9 @@ fn name_the_settings(err: ApiError) -> ApiError {
             errors,
         } => ApiError::Validation {
             code,
-            detail: format!("the configured first admin (`admin_email`, `admin_password`) is refused: {detail}"),
+            detail: format!(
+                "the configured first admin (`admin_email`, `admin_password`) is refused: {detail}"
+            ),
             errors: errors
                 .into_iter()
                 .map(|mut error| {

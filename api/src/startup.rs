@@ -20,9 +20,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 /// The route table: every endpoint of the product, also the source of the OpenAPI document.
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.configure(crate::health::routes::configure)
-        .configure(crate::auth::routes::configure_well_known)
-        .service(
+    cfg.configure(crate::auth::routes::configure_well_known);
+    cfg.configure(crate::health::routes::configure).service(
         utoipa_actix_web::scope("/api/v1")
             .configure(crate::auth::routes::configure)
             .configure(crate::tenancy::routes::configure)

@@ -104,7 +104,8 @@ async fn unknown_email_wrong_password_and_an_email_of_several_accounts_get_the_s
             .send()
             .await
             .unwrap();
-        answers.push(assert_problem(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await);
+        answers
+            .push(assert_problem(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await);
     }
     for answer in &answers[1..] {
         assert_eq!(answer, &answers[0]);
@@ -275,7 +276,11 @@ async fn logout_without_a_body_ends_the_session_of_the_access_token() {
         .all(&app.db)
         .await
         .unwrap();
-    assert_eq!(stored.len(), 2, "both refresh tokens of the session are revoked");
+    assert_eq!(
+        stored.len(),
+        2,
+        "both refresh tokens of the session are revoked"
+    );
     // A node started afterwards (its own in-process store without Redis) still refuses them.
     let restarted = app.second_node().await;
     assert_problem(
@@ -289,10 +294,7 @@ async fn logout_without_a_body_ends_the_session_of_the_access_token() {
         me_status(&app, &other.access).await.status(),
         StatusCode::OK
     );
-    assert_eq!(
-        refresh(&app, &other.refresh).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(refresh(&app, &other.refresh).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]

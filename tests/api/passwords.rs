@@ -7,12 +7,7 @@ use tests::{PASSWORD, ROOT_EMAIL, TestApp, assert_problem, body, fresh_database_
 
 /// Asserts a `weak_password` refusal of `field` whose message contains `why`.
 async fn assert_weak(response: reqwest::Response, field: &str, why: &str) -> Value {
-    let problem = assert_problem(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "weak_password",
-    )
-    .await;
+    let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "weak_password").await;
     assert_eq!(problem["errors"][0]["field"], field, "{problem}");
     let message = problem["errors"][0]["message"].as_str().unwrap();
     assert!(message.contains("too easy to guess"), "{message}");
@@ -57,7 +52,10 @@ async fn creating_a_user_with_a_common_or_personal_password_is_refused_with_the_
         )
         .await;
     }
-    assert_eq!(users_with_email(&app, "ana.lisboa@helpdesk.example").await, 0);
+    assert_eq!(
+        users_with_email(&app, "ana.lisboa@helpdesk.example").await,
+        0
+    );
     // Someone else may use that text as a password; a strong password passes.
     for (email, password) in [
         ("other@helpdesk.example", "ana.lisboa@helpdesk.example"),
@@ -143,7 +141,10 @@ async fn a_weak_configured_admin_password_stops_the_first_start_and_writes_nothi
     let message = format!("{refused:#}");
     assert!(message.contains("admin_password"), "{message}");
     assert!(message.contains("too easy to guess"), "{message}");
-    assert!(!message.contains("password1234"), "the password is never shown");
+    assert!(
+        !message.contains("password1234"),
+        "the password is never shown"
+    );
     // Nothing was created, so fixing the setting and starting again works.
     settings.admin_password = Some(secrecy::SecretString::from("harbour ginger tulip 42"));
     let (app, _) = api::Application::build(settings).await.unwrap();

@@ -70,7 +70,10 @@ async fn the_published_jwk_set_verifies_access_tokens() {
             .len(),
         32
     );
-    assert!(keys[0].get("d").is_none(), "the private key is never published");
+    assert!(
+        keys[0].get("d").is_none(),
+        "the private key is never published"
+    );
 
     let token = app.root().await;
     let claims = verify_with_jwks(&set, &token);
@@ -140,7 +143,10 @@ async fn the_database_holds_the_private_key_sealed_under_the_key_encryption_key(
             .next()
             .unwrap()
             .to_owned();
-        assert_eq!(file, std::path::PathBuf::from(format!("{database_file}.key")));
+        assert_eq!(
+            file,
+            std::path::PathBuf::from(format!("{database_file}.key"))
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -436,8 +436,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_database_holds_the_private_key_sealed_and_rotation_keeps_old_tokens(
-    ) -> anyhow::Result<()> {
+    async fn the_database_holds_the_private_key_sealed_and_rotation_keeps_old_tokens()
+    -> anyhow::Result<()> {
         let (db, ring) = ring(Duration::from_secs(900)).await?;
         let now = Utc::now().timestamp();
         let before = ring.sign(&claims(now, now + 900))?;

@@ -69,7 +69,10 @@ impl KeyEncryptionKey {
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
         match std::fs::read_to_string(path) {
             Ok(text) => Self::from_base64(&SecretString::from(text)).with_context(|| {
-                format!("the key-encryption key file {} is malformed", path.display())
+                format!(
+                    "the key-encryption key file {} is malformed",
+                    path.display()
+                )
             }),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Self::create_file(path),
             Err(err) => Err(err).with_context(|| format!("reading {}", path.display())),
@@ -190,7 +193,10 @@ mod tests {
         let sealed = kek.seal("kid-1", b"a private key")?;
         assert!(sealed.starts_with(SCHEME));
         assert!(!sealed.contains("a private key"));
-        assert_eq!(kek.open("kid-1", &sealed)?.expose_secret(), b"a private key");
+        assert_eq!(
+            kek.open("kid-1", &sealed)?.expose_secret(),
+            b"a private key"
+        );
         assert!(kek.open("kid-2", &sealed).is_err());
         assert!(
             KeyEncryptionKey::from_bytes([8; 32])
@@ -211,7 +217,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path)?.permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path)?.permissions().mode() & 0o777,
+                0o600
+            );
         }
         std::fs::remove_dir_all(&dir)?;
         Ok(())

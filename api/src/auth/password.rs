@@ -223,7 +223,10 @@ pub fn weakness(password: &str, user_inputs: &[&str]) -> Option<String> {
             reason.push_str(&suggestion.to_string());
         }
     }
-    if estimate.feedback().is_none_or(|f| f.suggestions().is_empty()) {
+    if estimate
+        .feedback()
+        .is_none_or(|f| f.suggestions().is_empty())
+    {
         reason.push_str(" Add another word or two; uncommon words are better.");
     }
     Some(reason)
@@ -250,7 +253,11 @@ mod tests {
         let email = "ana.lisboa@helpdesk.example";
         assert_eq!(weakness(email, &[]), None);
         assert!(weakness(email, &[email, "Ana Lisboa"]).is_some());
-        for strong in ["correct-horse-battery-staple-91", "Vq7#xL2m!pR9zT", "tulip sofa ginger vortex"] {
+        for strong in [
+            "correct-horse-battery-staple-91",
+            "Vq7#xL2m!pR9zT",
+            "tulip sofa ginger vortex",
+        ] {
             assert_eq!(weakness(strong, &[]), None, "{strong} refused");
         }
     }
@@ -260,12 +267,18 @@ mod tests {
         let refused = validate_password("password", &SecretString::from("x7#Q"), &[]);
         assert!(matches!(
             refused,
-            Err(crate::error::ApiError::Validation { code: "validation_failed", .. })
+            Err(crate::error::ApiError::Validation {
+                code: "validation_failed",
+                ..
+            })
         ));
         let weak = validate_password("password", &SecretString::from("aaaaaaaaaa"), &[]);
         assert!(matches!(
             weak,
-            Err(crate::error::ApiError::Validation { code: WEAK_PASSWORD, .. })
+            Err(crate::error::ApiError::Validation {
+                code: WEAK_PASSWORD,
+                ..
+            })
         ));
     }
 

@@ -174,9 +174,9 @@ pub async fn restore(
     }
     let sessions = ended_sessions_since(db, since).await?;
     for (sid, revoked_at) in &sessions {
-        let remaining = *revoked_at + chrono::Duration::from_std(access_ttl)?
-            + chrono::Duration::seconds(60)
-            - Utc::now();
+        let remaining =
+            *revoked_at + chrono::Duration::from_std(access_ttl)? + chrono::Duration::seconds(60)
+                - Utc::now();
         if let Ok(ttl) = remaining.to_std() {
             cache.set(&session_key(*sid), b"1", ttl).await?;
         }
