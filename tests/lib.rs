@@ -16,6 +16,14 @@ pub const PASSWORD: &str = "correct-horse-battery";
 /// The platform admin every test app starts with.
 pub const ROOT_EMAIL: &str = "root@platform.test";
 
+/// The key-encryption key of test servers on PostgreSQL; on SQLite none is configured, so the
+/// server generates one in the key file beside the temporary database.
+pub fn key_encryption_key(database_url: &str) -> Option<SecretString> {
+    database_url
+        .starts_with("postgres")
+        .then(|| SecretString::from("dGVzdCBrZXktZW5jcnlwdGlvbiBrZXksIDMyIGJ5dGU="))
+}
+
 /// A running server and what a test needs to drive and inspect it.
 pub struct TestApp {
     /// `http://127.0.0.1:port`.
@@ -85,6 +93,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         ..Settings::default()
     };
     settings.attachments.dir = Some(files.path().display().to_string());
+    settings.auth.key_encryption_key = key_encryption_key(&settings.database_url);
     if let Ok(url) = std::env::var("TEST_REDIS_URL")
         && !url.is_empty()
     {

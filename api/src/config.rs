@@ -90,6 +90,23 @@ pub struct AuthSettings {
     pub argon2_memory_kib: u32,
     /// Argon2 iterations (OWASP: 2).
     pub argon2_iterations: u32,
+    /// Key that seals the private JWT signing keys in the database: base64 of 32 bytes. When
+    /// absent, one is generated on first start and kept in `key_file`. Never printed or logged.
+    #[serde(skip_serializing)]
+    pub key_encryption_key: Option<SecretString>,
+    /// Where the generated key-encryption key is kept when none is configured; by default
+    /// beside the SQLite file (`<file>.key`), or `./data/helpdesk.key` with PostgreSQL.
+    pub key_file: Option<String>,
+}
+
+impl AuthSettings {
+    /// The file holding the generated key-encryption key.
+    pub fn resolved_key_file(&self, database_url: &str) -> std::path::PathBuf {
+        match &self.key_file {
+            Some(file) => file.into(),
+            None => crate::auth::key_encryption::default_key_file(database_url),
+        }
+    }
 }
 
 /// Request limits for integrators.
@@ -221,6 +238,8 @@ impl Default for AuthSettings {
             hash_concurrency: 0,
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
+            key_encryption_key: None,
+            key_file: None,
         }
     }
 }

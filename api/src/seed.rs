@@ -57,12 +57,23 @@ fn tenant(
     }
 }
 
-fn generated_password() -> SecretString {
-    let text: String = rand::rng()
-        .sample_iter(&Alphanumeric)
-        .take(16)
-        .map(char::from)
-        .collect();
+/// A random 16-character password the strength rules accept (a random draw that happens to
+/// look like a word or a sequence is drawn again).
+fn generated_password(email: &str, name: &str) -> SecretString {
+    let draw = || -> String {
+        rand::rng()
+            .sample_iter(&Alphanumeric)
+            .take(16)
+            .map(char::from)
+            .collect()
+    };
+    let mut text = draw();
+    for _ in 0..16 {
+        if crate::auth::password::weakness(&text, &[email, name]).is_none() {
+            break;
+        }
+        text = draw();
+    }
     SecretString::from(text)
 }
 
@@ -76,6 +87,13 @@ pub async fn bootstrap(state: &AppState) -> Result<Bootstrap, ApiError> {
     }
     let settings = state.settings.clone();
     if let (Some(email), Some(password)) = (&settings.admin_email, &settings.admin_password) {
+        // Checked before anything is written: a refused admin must not leave a platform behind
+        // that the next start would take for an existing deployment.
+        crate::users::service::normalise_email(email)
+            .and_then(|email| {
+                crate::auth::password::validate_password("password", password, &[&email])
+            })
+            .map_err(name_the_settings)?;
         let platform = provisioning::create_platform(
             &state.db,
             tenant(
@@ -97,7 +115,8 @@ pub async fn bootstrap(state: &AppState) -> Result<Bootstrap, ApiError> {
             Role::PlatformAdmin,
             password.clone(),
         )
-        .await?;
+        .await
+        .map_err(name_the_settings)?;
         tracing::info!(email = %admin.email, "created the platform tenant and its first admin");
         return Ok(Bootstrap::Admin { email: admin.email });
     }
@@ -196,7 +215,7 @@ pub async fn bootstrap(state: &AppState) -> Result<Bootstrap, ApiError> {
     ];
     let mut accounts = Vec::new();
     for (label, owner, email, name, role) in plan {
-        let password = generated_password();
+        let password = generated_password(email, name);
         insert_user(state, owner.id, email, name, role, password.clone()).await?;
         accounts.push(DemoAccount {
             label,
@@ -207,6 +226,30 @@ pub async fn bootstrap(state: &AppState) -> Result<Bootstrap, ApiError> {
     }
     tracing::info!("created the demo tenant tree");
     Ok(Bootstrap::Demo(accounts))
+}
+
+/// A refused configured admin names the settings to fix rather than API fields.
+fn name_the_settings(err: ApiError) -> ApiError {
+    match err {
+        ApiError::Validation {
+            code,
+            detail,
+            errors,
+        } => ApiError::Validation {
+            code,
+            detail: format!(
+                "the configured first admin (`admin_email`, `admin_password`) is refused: {detail}"
+            ),
+            errors: errors
+                .into_iter()
+                .map(|mut error| {
+                    error.field = format!("admin_{}", error.field);
+                    error
+                })
+                .collect(),
+        },
+        other => other,
+    }
 }
 
 impl DemoAccount {

@@ -20,6 +20,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 /// The route table: every endpoint of the product, also the source of the OpenAPI document.
 pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.configure(crate::auth::routes::configure_well_known);
     cfg.configure(crate::health::routes::configure).service(
         utoipa_actix_web::scope("/api/v1")
             .configure(crate::auth::routes::configure)
@@ -83,8 +84,10 @@ pub async fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
         Duration::from_secs(settings.auth.access_ttl_secs),
     )
     .await?;
-    let keys =
-        Arc::new(KeyRing::load(&db, Duration::from_secs(settings.auth.access_ttl_secs)).await?);
+    let kek = crate::auth::key_encryption::KeyEncryptionKey::resolve(&settings)?;
+    let keys = Arc::new(
+        KeyRing::load(&db, Duration::from_secs(settings.auth.access_ttl_secs), kek).await?,
+    );
     spawn_key_refresh(Arc::downgrade(&keys), db.clone());
     let concurrency = match settings.auth.hash_concurrency {
         0 => std::thread::available_parallelism()

@@ -1,5 +1,5 @@
-//! A JWT signing key of the deployment; the newest unretired key signs, retired keys still
-//! verify until the tokens they signed have expired.
+//! A JWT signing key pair of the deployment; the newest unretired key signs, retired keys still
+//! verify (and stay published) until the tokens they signed have expired.
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -7,8 +7,12 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub kid: String,
-    /// Hex-encoded HMAC secret.
-    pub secret: String,
+    /// The JWS algorithm, `EdDSA` (Ed25519).
+    pub algorithm: String,
+    /// The public key, base64url without padding (the JWK `x`).
+    pub public_key: String,
+    /// The private key sealed under the key-encryption key (never the key itself).
+    pub private_key: String,
     pub created_at: DateTimeUtc,
     pub retired_at: Option<DateTimeUtc>,
 }

@@ -24,26 +24,36 @@ async fn root_claims(app: &TestApp) -> (Value, String) {
     (claims, header["kid"].as_str().unwrap().to_owned())
 }
 
-async fn current_secret(app: &TestApp, kid: &str) -> Vec<u8> {
-    let key = entity::signing_key::Entity::find_by_id(kid.to_owned())
-        .one(&app.db)
+/// Signs claims with the server's own current key: what only the server (or a thief of its
+/// private key) can do, to show the server refuses claims it would never issue.
+fn sign_with_server_key(app: &TestApp, claims: &Value) -> String {
+    let claims: api::auth::jwt::Claims = serde_json::from_value(claims.clone()).unwrap();
+    app.state.keys.sign(&claims).unwrap()
+}
+
+/// An Ed25519 key the server never had.
+fn foreign_ed25519_key() -> EncodingKey {
+    let mut der = vec![
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    der.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    der.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    EncodingKey::from_ed_der(&der)
+}
+
+fn sign(claims: &Value, alg: Algorithm, kid: &str, key: &EncodingKey) -> String {
+    let mut header = Header::new(alg);
+    header.kid = Some(kid.to_owned());
+    jsonwebtoken::encode(&header, claims, key).unwrap()
+}
+
+async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
+    app.request(Method::POST, "/api/v1/auth/refresh", None)
+        .json(&json!({"refresh_token": token}))
+        .send()
         .await
         .unwrap()
-        .unwrap();
-    hex_decode(&key.secret)
-}
-
-fn hex_decode(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-fn sign(claims: &Value, kid: &str, secret: &[u8]) -> String {
-    let mut header = Header::new(Algorithm::HS256);
-    header.kid = Some(kid.to_owned());
-    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret)).unwrap()
 }
 
 #[tokio::test]
@@ -74,15 +84,32 @@ async fn login_returns_a_token_pair_and_me_describes_the_user() {
 }
 
 #[tokio::test]
-async fn wrong_password_and_unknown_user_get_the_same_answer() {
+async fn unknown_email_wrong_password_and_an_email_of_several_accounts_get_the_same_answer() {
     let app = spawn_app().await;
-    let wrong = app.try_login(ROOT_EMAIL, "not-the-password").await;
-    let wrong = assert_problem(wrong, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
-    let unknown = app
-        .try_login("nobody@nowhere.test", "not-the-password")
+    let tree = app.tree().await;
+    // agent@a.test has accounts in two tenants.
+    app.create_user(&tree.admin_b, tree.partner_b, "agent@a.test", "agent")
         .await;
-    let unknown = assert_problem(unknown, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
-    assert_eq!(wrong["detail"], unknown["detail"]);
+    let mut answers = Vec::new();
+    for (email, tenant) in [
+        (ROOT_EMAIL, None),
+        ("nobody@nowhere.test", None),
+        ("agent@a.test", None),
+        ("agent@a.test", Some("partner-b")),
+        ("agent@a.test", Some("no-such-tenant")),
+    ] {
+        let response = app
+            .request(Method::POST, "/api/v1/auth/login", None)
+            .json(&json!({"email": email, "password": "not-the-password", "tenant": tenant}))
+            .send()
+            .await
+            .unwrap();
+        answers
+            .push(assert_problem(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await);
+    }
+    for answer in &answers[1..] {
+        assert_eq!(answer, &answers[0]);
+    }
     let missing = app
         .request(Method::GET, "/api/v1/me", None)
         .send()
@@ -90,6 +117,47 @@ async fn wrong_password_and_unknown_user_get_the_same_answer() {
         .unwrap();
     assert!(missing.headers().contains_key("www-authenticate"));
     assert_problem(missing, StatusCode::UNAUTHORIZED, "missing_credentials").await;
+}
+
+#[tokio::test]
+async fn an_account_created_below_with_the_same_email_cannot_lock_out_the_platform_admin() {
+    let app = spawn_app().await;
+    let tree = app.tree().await;
+    // Partner admins create accounts with the platform admin's e-mail in their own subtrees,
+    // more of them than a login looks at.
+    for (token, tenant, password) in [
+        (&tree.admin_a, tree.partner_a, "shadow-partner-a-Kestrel"),
+        (&tree.admin_a, tree.client_a, "shadow-client-a-Heron"),
+        (&tree.admin_b, tree.partner_b, "shadow-partner-b-Osprey"),
+    ] {
+        let created = app
+            .post(
+                "/api/v1/users",
+                token,
+                &json!({"tenant_id": tenant, "email": ROOT_EMAIL, "name": "Shadow",
+                        "role": "agent", "password": password}),
+            )
+            .await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+    }
+    // The platform admin still signs in without naming a tenant, into the platform.
+    let root = app.login(ROOT_EMAIL, PASSWORD).await;
+    let me = body(me_status(&app, &root.access).await).await;
+    assert_eq!(me["tenant_id"], tree.platform.to_string());
+    assert_eq!(me["role"], "platform_admin");
+    // A shadow account signs in with its own password, into its own tenant.
+    let shadow = app.login(ROOT_EMAIL, "shadow-partner-a-Kestrel").await;
+    let me = body(me_status(&app, &shadow.access).await).await;
+    assert_eq!(me["tenant_id"], tree.partner_a.to_string());
+    assert_eq!(me["role"], "agent");
+    // An account beyond what a login looks at is reached by naming its tenant.
+    let named = app
+        .request(Method::POST, "/api/v1/auth/login", None)
+        .json(&json!({"email": ROOT_EMAIL, "password": "shadow-client-a-Heron", "tenant": "client-a"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(named.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -173,10 +241,106 @@ async fn logout_refuses_the_access_token_at_once_and_ends_the_refresh_token() {
 }
 
 #[tokio::test]
-async fn forged_expired_and_premature_tokens_are_refused() {
+async fn logout_without_a_body_ends_the_session_of_the_access_token() {
+    let app = spawn_app().await;
+    let first = app.login(ROOT_EMAIL, PASSWORD).await;
+    let renewed = body(refresh(&app, &first.refresh).await).await;
+    let renewed_access = renewed["access_token"].as_str().unwrap().to_owned();
+    let renewed_refresh = renewed["refresh_token"].as_str().unwrap().to_owned();
+    let other = app.login(ROOT_EMAIL, PASSWORD).await;
+
+    let response = app
+        .request(Method::POST, "/api/v1/auth/logout", Some(&renewed_access))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    // The session's refresh token is spent, and so is every access token issued in it, the
+    // earlier one included.
+    assert_problem(
+        refresh(&app, &renewed_refresh).await,
+        StatusCode::UNAUTHORIZED,
+        "refresh_token_revoked",
+    )
+    .await;
+    for token in [&renewed_access, &first.access] {
+        assert_problem(
+            me_status(&app, token).await,
+            StatusCode::UNAUTHORIZED,
+            "token_revoked",
+        )
+        .await;
+    }
+    let stored = entity::refresh_token::Entity::find()
+        .filter(entity::refresh_token::Column::RevokedAt.is_not_null())
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.len(),
+        2,
+        "both refresh tokens of the session are revoked"
+    );
+    // A node started afterwards (its own in-process store without Redis) still refuses them.
+    let restarted = app.second_node().await;
+    assert_problem(
+        me_status(&restarted, &first.access).await,
+        StatusCode::UNAUTHORIZED,
+        "token_revoked",
+    )
+    .await;
+    // The user's other session is untouched.
+    assert_eq!(
+        me_status(&app, &other.access).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(refresh(&app, &other.refresh).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_reused_refresh_token_ends_the_access_tokens_of_its_session_at_once() {
+    let app = spawn_app().await;
+    let first = app.login(ROOT_EMAIL, PASSWORD).await;
+    let renewed = body(refresh(&app, &first.refresh).await).await;
+    let renewed_access = renewed["access_token"].as_str().unwrap().to_owned();
+    let other = app.login(ROOT_EMAIL, PASSWORD).await;
+    assert_eq!(
+        me_status(&app, &renewed_access).await.status(),
+        StatusCode::OK
+    );
+
+    // Someone replays the spent refresh token: the session is ended, access tokens included.
+    assert_problem(
+        refresh(&app, &first.refresh).await,
+        StatusCode::UNAUTHORIZED,
+        "refresh_token_reused",
+    )
+    .await;
+    for token in [&first.access, &renewed_access] {
+        assert_problem(
+            me_status(&app, token).await,
+            StatusCode::UNAUTHORIZED,
+            "token_revoked",
+        )
+        .await;
+    }
+    let restarted = app.second_node().await;
+    assert_problem(
+        me_status(&restarted, &renewed_access).await,
+        StatusCode::UNAUTHORIZED,
+        "token_revoked",
+    )
+    .await;
+    assert_eq!(
+        me_status(&app, &other.access).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn forged_expired_premature_and_long_lived_tokens_are_refused() {
     let app = spawn_app().await;
     let (claims, kid) = root_claims(&app).await;
-    let secret = current_secret(&app, &kid).await;
     let now = chrono::Utc::now().timestamp();
 
     let none_header =
@@ -185,35 +349,47 @@ async fn forged_expired_and_premature_tokens_are_refused() {
         "{none_header}.{}.",
         URL_SAFE_NO_PAD.encode(claims.to_string())
     );
-    assert_problem(
-        me_status(&app, &none_token).await,
-        StatusCode::UNAUTHORIZED,
-        "invalid_token",
+    let foreign = foreign_ed25519_key();
+    let wrong_signature = sign(&claims, Algorithm::EdDSA, &kid, &foreign);
+    let wrong_kid = sign(&claims, Algorithm::EdDSA, "no-such-key", &foreign);
+    // The published public key used as an HMAC secret: the classic algorithm confusion.
+    let jwks = body(
+        app.request(Method::GET, "/.well-known/jwks.json", None)
+            .send()
+            .await
+            .unwrap(),
     )
     .await;
-
-    let wrong_signature = sign(&claims, &kid, b"a secret the server never had........");
-    assert_problem(
-        me_status(&app, &wrong_signature).await,
-        StatusCode::UNAUTHORIZED,
-        "invalid_token",
-    )
-    .await;
-
-    let wrong_kid = sign(&claims, "no-such-key", &secret);
-    assert_problem(
-        me_status(&app, &wrong_kid).await,
-        StatusCode::UNAUTHORIZED,
-        "invalid_token",
-    )
-    .await;
+    let public = URL_SAFE_NO_PAD
+        .decode(jwks["keys"][0]["x"].as_str().unwrap())
+        .unwrap();
+    let confused = sign(
+        &claims,
+        Algorithm::HS256,
+        &kid,
+        &EncodingKey::from_secret(&public),
+    );
+    for token in [
+        none_token.as_str(),
+        &wrong_signature,
+        &wrong_kid,
+        &confused,
+        "not.a.jwt",
+    ] {
+        assert_problem(
+            me_status(&app, token).await,
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+        )
+        .await;
+    }
 
     let mut expired = claims.clone();
     expired["exp"] = json!(now - 3600);
-    expired["iat"] = json!(now - 7200);
-    expired["nbf"] = json!(now - 7200);
+    expired["iat"] = json!(now - 4500);
+    expired["nbf"] = json!(now - 4500);
     assert_problem(
-        me_status(&app, &sign(&expired, &kid, &secret)).await,
+        me_status(&app, &sign_with_server_key(&app, &expired)).await,
         StatusCode::UNAUTHORIZED,
         "token_expired",
     )
@@ -221,23 +397,35 @@ async fn forged_expired_and_premature_tokens_are_refused() {
 
     let mut premature = claims.clone();
     premature["nbf"] = json!(now + 3600);
-    premature["exp"] = json!(now + 7200);
+    premature["exp"] = json!(now + 4000);
     assert_problem(
-        me_status(&app, &sign(&premature, &kid, &secret)).await,
+        me_status(&app, &sign_with_server_key(&app, &premature)).await,
         StatusCode::UNAUTHORIZED,
         "token_not_yet_valid",
     )
     .await;
 
-    assert_problem(
-        me_status(&app, "not.a.jwt").await,
-        StatusCode::UNAUTHORIZED,
-        "invalid_token",
-    )
-    .await;
+    // Correctly signed, but living until the year 5138, or a day: longer than this server's
+    // 900 s access tokens (plus a minute of leeway) ever live.
+    for exp in [99_999_999_999_i64, now + 86_400] {
+        let mut long_lived = claims.clone();
+        long_lived["exp"] = json!(exp);
+        long_lived["jti"] = json!(uuid::Uuid::now_v7());
+        let problem = assert_problem(
+            me_status(&app, &sign_with_server_key(&app, &long_lived)).await,
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+        )
+        .await;
+        assert!(
+            problem["detail"].as_str().unwrap().contains("longer life"),
+            "{problem}"
+        );
+    }
+
     // The untampered claims, signed with the real key, do work: the refusals above are real.
     assert_eq!(
-        me_status(&app, &sign(&claims, &kid, &secret))
+        me_status(&app, &sign_with_server_key(&app, &claims))
             .await
             .status(),
         StatusCode::OK
@@ -518,9 +706,10 @@ async fn login_attempts_are_rate_limited_per_address() {
 }
 
 #[tokio::test]
-async fn an_email_with_accounts_in_two_tenants_must_name_the_tenant() {
+async fn a_password_that_fits_accounts_in_two_tenants_must_name_the_tenant() {
     let app = spawn_app().await;
     let tree = app.tree().await;
+    // The same e-mail and the same password in two tenants: only the tenant tells them apart.
     app.create_user(&tree.admin_b, tree.partner_b, "agent@a.test", "agent")
         .await;
     let ambiguous = app.try_login("agent@a.test", PASSWORD).await;

@@ -10,12 +10,14 @@ use serde_json::json;
 use tests::{body, fresh_database_url};
 
 fn settings(database_url: String) -> Settings {
-    Settings {
+    let mut settings = Settings {
         bind: "127.0.0.1:0".into(),
         database_url,
         demo: true,
         ..Settings::default()
-    }
+    };
+    settings.auth.key_encryption_key = tests::key_encryption_key(&settings.database_url);
+    settings
 }
 
 #[tokio::test]

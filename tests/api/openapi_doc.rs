@@ -29,6 +29,7 @@ async fn every_operation_declares_security_and_error_responses() {
         "/api/v1/auth/password-reset",
         "/health",
         "/ready",
+        "/.well-known/jwks.json",
     ];
     let mut operations = 0;
     for (path, item) in spec["paths"].as_object().unwrap() {

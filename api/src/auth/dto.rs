@@ -13,7 +13,7 @@ pub struct LoginRequest {
     /// The account's password.
     #[schema(value_type = String, format = Password)]
     pub password: SecretString,
-    /// Tenant slug, needed only when the e-mail has accounts in several tenants.
+    /// Tenant slug, needed only when the e-mail and password fit accounts in several tenants.
     pub tenant: Option<String>,
 }
 
@@ -43,7 +43,8 @@ pub struct RefreshRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogoutRequest {
-    /// Also end this refresh token's session.
+    /// Also end the session of this refresh token, when it is another session of the same
+    /// user (the access token's own session always ends).
     #[schema(value_type = Option<String>)]
     pub refresh_token: Option<SecretString>,
 }
@@ -55,7 +56,8 @@ pub struct ChangePasswordRequest {
     /// The password in use now.
     #[schema(value_type = String, format = Password)]
     pub current_password: SecretString,
-    /// The new password, 10-128 characters.
+    /// The new password: 10-128 characters and not easy to guess (common passwords, words,
+    /// names, dates, keyboard patterns and the account's own e-mail or name are refused).
     #[schema(value_type = String, format = Password)]
     pub new_password: SecretString,
 }
@@ -67,7 +69,8 @@ pub struct ResetPasswordRequest {
     /// The one-time token an admin issued.
     #[schema(value_type = String)]
     pub token: SecretString,
-    /// The new password, 10-128 characters.
+    /// The new password: 10-128 characters and not easy to guess (common passwords, words,
+    /// names, dates, keyboard patterns and the account's own e-mail or name are refused).
     #[schema(value_type = String, format = Password)]
     pub new_password: SecretString,
 }
@@ -102,4 +105,61 @@ pub struct MeResponse {
 pub struct RotatedKey {
     /// Id of the new signing key (the `kid` of tokens issued from now on).
     pub kid: String,
+}
+
+/// The public keys that verify access tokens (RFC 7517 JWK Set): the current signing key and
+/// retired keys whose tokens may still be alive.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JwkSet {
+    /// The keys; a token's `kid` header names the one that verifies it.
+    pub keys: Vec<Jwk>,
+}
+
+/// One Ed25519 public key as a JWK (RFC 8037).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Jwk {
+    /// Key type: an octet key pair.
+    pub kty: JwkKeyType,
+    /// Curve.
+    pub crv: JwkCurve,
+    /// The public key, base64url without padding.
+    pub x: String,
+    /// Key id, matched against the token's `kid` header.
+    pub kid: String,
+    /// What the key is for: signatures.
+    #[serde(rename = "use")]
+    #[schema(rename = "use")]
+    pub key_use: JwkUse,
+    /// The JWS algorithm of the tokens it verifies.
+    pub alg: JwkAlgorithm,
+}
+
+/// JWK key types in use.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum JwkKeyType {
+    /// Octet key pair (Ed25519).
+    #[serde(rename = "OKP")]
+    Okp,
+}
+
+/// JWK curves in use.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum JwkCurve {
+    /// Edwards curve 25519.
+    Ed25519,
+}
+
+/// JWK uses in use.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum JwkUse {
+    /// Signature verification.
+    #[serde(rename = "sig")]
+    Sig,
+}
+
+/// JWS algorithms in use.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum JwkAlgorithm {
+    /// EdDSA over Ed25519.
+    EdDSA,
 }

@@ -2,6 +2,7 @@
 //! changes and resets, signing-key rotation; and the request guards every endpoint uses.
 pub mod dto;
 pub mod jwt;
+pub mod key_encryption;
 pub mod password;
 pub mod principal;
 pub mod revocation;

@@ -80,6 +80,35 @@ impl PasswordHasher {
     }
 }
 
+impl PasswordHasher {
+    /// Verifies a password against each of several stored hashes in one trip to a hashing
+    /// thread: always `stored.len()` verifications, a dummy hash standing in for each `None`,
+    /// so the time taken says nothing about which accounts exist. Returns which matched.
+    ///
+    /// # Errors
+    /// Fails if the hashing thread is gone.
+    pub async fn verify_each(
+        &self,
+        password: SecretString,
+        stored: Vec<Option<String>>,
+    ) -> anyhow::Result<Vec<bool>> {
+        let dummy = self.dummy_hash.clone();
+        self.run(move || {
+            stored
+                .into_iter()
+                .map(|stored| {
+                    let known = stored.is_some();
+                    let hash = stored.unwrap_or_else(|| dummy.clone());
+                    // Verified before looking at `known`, so a dummy costs a full verification.
+                    let matched = verify_with(password.expose_secret().as_bytes(), &hash);
+                    known && matched
+                })
+                .collect()
+        })
+        .await
+    }
+}
+
 thread_local! {
     /// The working area of this hashing thread, reused by every verification: allocating
     /// 19 MiB per login fragments the allocator's arenas and keeps several copies resident.
@@ -128,28 +157,130 @@ fn hash_with(params: &Params, password: &str) -> anyhow::Result<String> {
     Ok(hash.to_string())
 }
 
-/// Checks a new password: 10 to 128 characters.
+/// The problem code of a password refused as too easy to guess.
+pub const WEAK_PASSWORD: &str = "weak_password";
+
+/// The lowest strength score accepted (zxcvbn: 3 = "safely unguessable", about 10^8 guesses
+/// or more; 0-2 are common words, names, dates, keyboard rows and their simple variants).
+const MINIMUM_SCORE: zxcvbn::Score = zxcvbn::Score::Three;
+
+/// Checks a new password: 10 to 128 characters and not easy to guess, also considering what is
+/// known about its owner (`user_inputs`: e-mail, name). The password is never logged.
 ///
 /// # Errors
-/// A 422 naming `field`.
+/// A 422 naming `field`: `validation_failed` for the length, `weak_password` with the
+/// estimator's warning and suggestions when it is too guessable.
 pub fn validate_password(
     field: &'static str,
     password: &SecretString,
+    user_inputs: &[&str],
 ) -> Result<(), crate::error::ApiError> {
-    let length = password.expose_secret().chars().count();
-    if (10..=128).contains(&length) {
-        Ok(())
-    } else {
-        Err(crate::error::ApiError::invalid(
+    let password = password.expose_secret();
+    let length = password.chars().count();
+    if !(10..=128).contains(&length) {
+        return Err(crate::error::ApiError::invalid(
             field,
             "must be 10 to 128 characters",
-        ))
+        ));
     }
+    match weakness(password, user_inputs) {
+        None => Ok(()),
+        Some(reason) => Err(crate::error::ApiError::Validation {
+            code: WEAK_PASSWORD,
+            detail: format!("{field}: {reason}"),
+            errors: vec![crate::error::FieldError {
+                field: field.into(),
+                message: reason,
+            }],
+        }),
+    }
+}
+
+/// Why `password` is too easy to guess, or `None` when it is strong enough.
+pub fn weakness(password: &str, user_inputs: &[&str]) -> Option<String> {
+    // The e-mail's local part and domain words count as what an attacker knows too.
+    let mut inputs: Vec<&str> = Vec::with_capacity(user_inputs.len() * 3);
+    for input in user_inputs {
+        inputs.push(input);
+        inputs.extend(
+            input
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|part| part.chars().count() >= 3),
+        );
+    }
+    let estimate = zxcvbn::zxcvbn(password, &inputs);
+    if estimate.score() >= MINIMUM_SCORE {
+        return None;
+    }
+    let mut reason = String::from("too easy to guess.");
+    if let Some(feedback) = estimate.feedback() {
+        if let Some(warning) = feedback.warning() {
+            reason.push(' ');
+            reason.push_str(&warning.to_string());
+        }
+        for suggestion in feedback.suggestions() {
+            reason.push(' ');
+            reason.push_str(&suggestion.to_string());
+        }
+    }
+    if estimate
+        .feedback()
+        .is_none_or(|f| f.suggestions().is_empty())
+    {
+        reason.push_str(" Add another word or two; uncommon words are better.");
+    }
+    Some(reason)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn common_and_personal_passwords_are_too_weak() {
+        for weak in [
+            "aaaaaaaaaa",
+            "password123",
+            "1234567890",
+            "qwertyuiop",
+            "iloveyou2024",
+        ] {
+            assert!(weakness(weak, &[]).is_some(), "{weak} passed");
+        }
+        let reason = weakness("aaaaaaaaaa", &[]).unwrap_or_default();
+        assert!(reason.contains("Repeats"), "{reason}");
+        // Strong on its own, weak for the person it is about.
+        let email = "ana.lisboa@helpdesk.example";
+        assert_eq!(weakness(email, &[]), None);
+        assert!(weakness(email, &[email, "Ana Lisboa"]).is_some());
+        for strong in [
+            "correct-horse-battery-staple-91",
+            "Vq7#xL2m!pR9zT",
+            "tulip sofa ginger vortex",
+        ] {
+            assert_eq!(weakness(strong, &[]), None, "{strong} refused");
+        }
+    }
+
+    #[test]
+    fn the_length_limits_still_apply() {
+        let refused = validate_password("password", &SecretString::from("x7#Q"), &[]);
+        assert!(matches!(
+            refused,
+            Err(crate::error::ApiError::Validation {
+                code: "validation_failed",
+                ..
+            })
+        ));
+        let weak = validate_password("password", &SecretString::from("aaaaaaaaaa"), &[]);
+        assert!(matches!(
+            weak,
+            Err(crate::error::ApiError::Validation {
+                code: WEAK_PASSWORD,
+                ..
+            })
+        ));
+    }
 
     #[test]
     fn the_reused_working_area_verifies_like_a_fresh_one() -> anyhow::Result<()> {

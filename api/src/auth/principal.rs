@@ -251,6 +251,10 @@ async fn from_jwt(state: &AppState, token: &str) -> Result<Principal, ApiError> 
         TokenError::NotYetValid => {
             ApiError::unauthorized("token_not_yet_valid", "the access token is not valid yet")
         }
+        TokenError::LifetimeTooLong => ApiError::unauthorized(
+            "invalid_token",
+            "the access token claims a longer life than this server issues",
+        ),
         TokenError::UnknownKey | TokenError::Invalid => ApiError::unauthorized(
             "invalid_token",
             "the access token is malformed or wrongly signed",

@@ -1,7 +1,8 @@
 //! Revocation that takes effect on the next request, without a database read per request:
-//! a deny-list of token ids, and "revoked before" markers for users (deactivated, role or
-//! password changed) and tenants (suspended). Markers live for one access-token lifetime,
-//! after which every token they cover has expired anyway.
+//! a deny-list of token ids and of sessions (logged out, or whose refresh token was reused),
+//! and "revoked before" markers for users (deactivated, role or password changed) and tenants
+//! (suspended). Markers live for one access-token lifetime, after which every token they cover
+//! has expired anyway.
 #![allow(clippy::disallowed_methods)] // start-up restores markers for every tenant at once
 
 use crate::cache::Cache;
@@ -15,6 +16,10 @@ use super::jwt::Claims;
 
 fn jti_key(jti: Uuid) -> String {
     format!("deny:jti:{}", jti.simple())
+}
+
+fn session_key(sid: Uuid) -> String {
+    format!("deny:sid:{}", sid.simple())
 }
 
 fn user_key(id: Uuid) -> String {
@@ -48,19 +53,20 @@ fn parse_millis(value: Option<Vec<u8>>) -> Option<i64> {
         .and_then(|text| text.parse().ok())
 }
 
-/// Refuses a token that was logged out, whose user was revoked, or whose tenant was suspended
-/// after it was issued. One round trip to the cache.
+/// Refuses a token that was logged out, whose session ended, whose user was revoked, or whose
+/// tenant was suspended after it was issued. One round trip to the cache.
 ///
 /// # Errors
 /// 401 `token_revoked`, 403 `tenant_suspended`, or 503 when the cache is down (fail closed).
 pub async fn check(cache: &Cache, claims: &Claims) -> Result<(), ApiError> {
     let keys = [
         jti_key(claims.jti),
+        session_key(claims.sid),
         user_key(claims.sub),
         tenant_key(claims.tid),
     ];
     let values = cache
-        .get_many(&[&keys[0], &keys[1], &keys[2]])
+        .get_many(&[&keys[0], &keys[1], &keys[2], &keys[3]])
         .await
         .map_err(|err| {
             tracing::error!(error = ?err, "revocation store unreachable");
@@ -68,10 +74,11 @@ pub async fn check(cache: &Cache, claims: &Claims) -> Result<(), ApiError> {
         })?;
     let mut values = values.into_iter();
     let denied = values.next().flatten().is_some();
+    let session_ended = values.next().flatten().is_some();
     let user_revoked_at = parse_millis(values.next().flatten());
     let tenant_revoked_at = parse_millis(values.next().flatten());
     let issued = issued_millis(claims);
-    if denied || user_revoked_at.is_some_and(|at| issued <= at) {
+    if denied || session_ended || user_revoked_at.is_some_and(|at| issued <= at) {
         return Err(ApiError::unauthorized(
             "token_revoked",
             "this token has been revoked; sign in again",
@@ -96,6 +103,21 @@ pub async fn deny_token(cache: &Cache, claims: &Claims) -> anyhow::Result<()> {
     cache.set(&jti_key(claims.jti), b"1", ttl).await
 }
 
+/// Refuses every access token of a session from now on: no new ones can be issued in it (its
+/// refresh tokens are revoked), and the ones already out live at most one access lifetime.
+///
+/// # Errors
+/// Fails when the cache does.
+pub async fn end_session(cache: &Cache, sid: Uuid, access_ttl: Duration) -> anyhow::Result<()> {
+    cache
+        .set(
+            &session_key(sid),
+            b"1",
+            access_ttl + Duration::from_secs(60),
+        )
+        .await
+}
+
 async fn mark(
     cache: &Cache,
     key: &str,
@@ -112,9 +134,10 @@ async fn mark(
     Ok(())
 }
 
-/// Re-creates the markers of deactivations, password changes and suspensions of the last
-/// token lifetime from the database, so a restarted single node (or a flushed Redis) still
-/// refuses the tokens they covered. Logouts are not restored: they live only in the cache.
+/// Re-creates the markers of deactivations, password changes, suspensions and ended sessions
+/// of the last token lifetime from the database, so a restarted single node (or a flushed
+/// Redis) still refuses the tokens they covered. The deny-list of single tokens is not
+/// restored (it lives only in the cache), but a logout also ends its session, which is.
 ///
 /// # Errors
 /// Fails when the database or the cache does.
@@ -149,14 +172,46 @@ pub async fn restore(
             mark(cache, &tenant_key(id), at, access_ttl).await?;
         }
     }
-    if !users.is_empty() || !suspended.is_empty() {
+    let sessions = ended_sessions_since(db, since).await?;
+    for (sid, revoked_at) in &sessions {
+        let remaining =
+            *revoked_at + chrono::Duration::from_std(access_ttl)? + chrono::Duration::seconds(60)
+                - Utc::now();
+        if let Ok(ttl) = remaining.to_std() {
+            cache.set(&session_key(*sid), b"1", ttl).await?;
+        }
+    }
+    if !users.is_empty() || !suspended.is_empty() || !sessions.is_empty() {
         tracing::info!(
             users = users.len(),
             tenants = suspended.len(),
+            sessions = sessions.len(),
             "restored revocation markers"
         );
     }
     Ok(())
+}
+
+/// The sessions (refresh-token families) revoked since `since`, each with its latest revocation.
+async fn ended_sessions_since(
+    db: &impl ConnectionTrait,
+    since: DateTime<Utc>,
+) -> anyhow::Result<std::collections::HashMap<Uuid, DateTime<Utc>>> {
+    use entity::refresh_token;
+    let rows = refresh_token::Entity::find()
+        .filter(refresh_token::Column::RevokedAt.gte(since))
+        .all(db)
+        .await?;
+    let mut sessions = std::collections::HashMap::new();
+    for row in rows {
+        if let Some(at) = row.revoked_at {
+            let latest = sessions.entry(row.family_id).or_insert(at);
+            if at > *latest {
+                *latest = at;
+            }
+        }
+    }
+    Ok(sessions)
 }
 
 /// Revokes every access token of a user issued until now.

@@ -1,7 +1,7 @@
 //! HTTP endpoints of authentication.
 use super::dto::{
-    ChangePasswordRequest, LoginRequest, LogoutRequest, MeResponse, RefreshRequest,
-    ResetPasswordRequest, RotatedKey, TokenResponse,
+    ChangePasswordRequest, Jwk, JwkAlgorithm, JwkCurve, JwkKeyType, JwkSet, JwkUse, LoginRequest,
+    LogoutRequest, MeResponse, RefreshRequest, ResetPasswordRequest, RotatedKey, TokenResponse,
 };
 use super::principal::{Actor, Admin, Authorized, Principal};
 use super::service;
@@ -22,15 +22,52 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(rotate_signing_key);
 }
 
+/// Registers the public endpoints outside `/api/v1` (the JWK Set).
+pub fn configure_well_known(cfg: &mut ServiceConfig) {
+    cfg.service(jwks);
+}
+
+/// The public keys that verify access tokens (RFC 7517 JWK Set), for integrators that check
+/// tokens themselves. Lists the current key and retired keys whose tokens may still be alive;
+/// refetch it when a token names an unknown `kid` (after a rotation).
+#[utoipa::path(
+    tag = "auth",
+    responses(
+        (status = 200, description = "The JWK Set", body = JwkSet, content_type = "application/jwk-set+json",
+         headers(("cache-control" = String, description = "`public, max-age=300`"))),
+    ),
+    security(())
+)]
+#[get("/.well-known/jwks.json")]
+async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    let keys = state
+        .keys
+        .public_keys()
+        .into_iter()
+        .map(|key| Jwk {
+            kty: JwkKeyType::Okp,
+            crv: JwkCurve::Ed25519,
+            x: key.x,
+            kid: key.kid,
+            key_use: JwkUse::Sig,
+            alg: JwkAlgorithm::EdDSA,
+        })
+        .collect();
+    HttpResponse::Ok()
+        .insert_header(("cache-control", "public, max-age=300"))
+        .content_type("application/jwk-set+json")
+        .json(JwkSet { keys })
+}
+
 /// Signs in with e-mail and password.
 #[utoipa::path(
     tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
-        (status = 401, description = "Wrong e-mail or password", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong e-mail or password (the same answer for an unknown e-mail)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The tenant is suspended", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Malformed body, or `tenant` needed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Malformed body, or `tenant_required`: the password fits accounts in several tenants", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts from this address", body = Problem, content_type = "application/problem+json"),
     ),
     security(())
@@ -79,10 +116,11 @@ async fn refresh(
         .json(tokens))
 }
 
-/// Signs out: the access token stops working at once; with a refresh token, its session ends.
+/// Signs out: the session the access token belongs to ends at once (its refresh token and every
+/// access token issued in it stop working); a refresh token of another session ends that too.
 #[utoipa::path(
     tag = "auth",
-    request_body(content = Option<LogoutRequest>, description = "Optional refresh token to end too"),
+    request_body(content = Option<LogoutRequest>, description = "Optional refresh token of another session to end too"),
     responses(
         (status = 204, description = "Signed out"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
@@ -163,7 +201,7 @@ async fn me(principal: Principal) -> HttpResponse {
     responses(
         (status = 204, description = "Password changed; sign in again"),
         (status = 401, description = "Current password wrong, or not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "New password too weak", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "New password too short or too easy to guess (`weak_password`, saying why)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -186,7 +224,7 @@ async fn change_password(
     responses(
         (status = 204, description = "Password set; sign in with it"),
         (status = 401, description = "Unknown, used or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "New password too weak", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "New password too short or too easy to guess (`weak_password`, saying why)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts from this address", body = Problem, content_type = "application/problem+json"),
     ),
     security(())

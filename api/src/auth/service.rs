@@ -10,7 +10,10 @@ use chrono::Utc;
 use entity::{password_reset, refresh_token, user};
 use rand::Rng;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    Set, TransactionTrait,
+};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use tenants::Role;
@@ -32,11 +35,30 @@ fn invalid_credentials() -> ApiError {
     ApiError::unauthorized("invalid_credentials", "the e-mail or password is wrong")
 }
 
-/// Checks credentials and opens a session.
+/// Most accounts of one e-mail a login looks at, the ones highest in the tenant tree first;
+/// every login verifies the password exactly this many times (dummy hashes make up the rest),
+/// so an unknown e-mail, a wrong password and an e-mail with several accounts cost the same.
+/// An account further down than this needs its tenant named.
+pub const ACCOUNTS_PER_LOGIN: usize = 3;
+
+fn tenant_required() -> ApiError {
+    ApiError::Validation {
+        code: "tenant_required",
+        detail: "this e-mail and password fit accounts in several tenants; name the tenant's slug in `tenant`".into(),
+        errors: vec![crate::error::FieldError {
+            field: "tenant".into(),
+            message: "required for this e-mail".into(),
+        }],
+    }
+}
+
+/// Checks credentials and opens a session. The password is checked against every account of
+/// the e-mail (within [`ACCOUNTS_PER_LOGIN`]) before anything else is said, and the account it
+/// fits signs in: an account created below with the same e-mail cannot lock out the one above.
 ///
 /// # Errors
 /// 401 for wrong credentials or a deactivated account, 403 for a suspended tenant, 422 when
-/// the e-mail has accounts in several tenants and none was named.
+/// the password fits accounts in several tenants and none was named.
 pub async fn login(
     state: &AppState,
     email: &str,
@@ -44,42 +66,51 @@ pub async fn login(
     tenant: Option<&str>,
 ) -> Result<TokenResponse, ApiError> {
     let email = email.trim().to_lowercase();
-    let mut query = user::Entity::find().filter(user::Column::Email.eq(&email));
-    if let Some(slug) = tenant {
-        match tenants::tree::tenant_by_slug(&state.db, slug).await? {
-            Some(found) => query = query.filter(user::Column::TenantId.eq(found.id)),
-            None => {
-                state.hasher.verify(password, None).await?;
-                return Err(invalid_credentials());
-            }
-        }
-    }
-    let mut candidates = query.all(&state.db).await?;
-    if candidates.len() > 1 {
-        return Err(ApiError::Validation {
-            code: "tenant_required",
-            detail:
-                "this e-mail has accounts in several tenants; name the tenant's slug in `tenant`"
-                    .into(),
-            errors: vec![crate::error::FieldError {
-                field: "tenant".into(),
-                message: "required for this e-mail".into(),
-            }],
-        });
-    }
-    let account = candidates.pop();
-    let matched = state
-        .hasher
-        .verify(password, account.as_ref().map(|a| a.password_hash.clone()))
-        .await?;
-    let Some(account) = account.filter(|_| matched) else {
-        return Err(invalid_credentials());
+    let candidates = login_candidates(state, &email, tenant).await?;
+    let mut stored: Vec<Option<String>> = candidates
+        .iter()
+        .map(|account| Some(account.password_hash.clone()))
+        .collect();
+    stored.resize(ACCOUNTS_PER_LOGIN, None);
+    let matched = state.hasher.verify_each(password, stored).await?;
+    let mut fitting = candidates
+        .into_iter()
+        .zip(matched)
+        .filter(|(account, matched)| *matched && account.status == "active")
+        .map(|(account, _)| account);
+    let account = match (fitting.next(), fitting.next()) {
+        (Some(account), None) => account,
+        (Some(_), Some(_)) => return Err(tenant_required()),
+        (None, _) => return Err(invalid_credentials()),
     };
-    if account.status != "active" {
-        return Err(invalid_credentials());
-    }
     ensure_tenant_active(state, account.tenant_id).await?;
     issue(state, &account, Uuid::now_v7()).await
+}
+
+/// The accounts a login looks at: those of the e-mail in the named tenant, or, with no tenant
+/// named, those of the e-mail highest in the tree (an account above is never pushed out by
+/// accounts created below it), at most [`ACCOUNTS_PER_LOGIN`].
+async fn login_candidates(
+    state: &AppState,
+    email: &str,
+    tenant: Option<&str>,
+) -> Result<Vec<user::Model>, ApiError> {
+    let mut query = user::Entity::find()
+        .join(
+            JoinType::InnerJoin,
+            user::Entity::belongs_to(entity::tenant::Entity)
+                .from(user::Column::TenantId)
+                .to(entity::tenant::Column::Id)
+                .into(),
+        )
+        .filter(user::Column::Email.eq(email))
+        .order_by_asc(entity::tenant::Column::Depth)
+        .order_by_asc(user::Column::Id)
+        .limit(ACCOUNTS_PER_LOGIN as u64);
+    if let Some(slug) = tenant {
+        query = query.filter(entity::tenant::Column::Slug.eq(slug));
+    }
+    Ok(query.all(&state.db).await?)
 }
 
 async fn ensure_tenant_active(state: &AppState, tenant_id: Uuid) -> Result<(), ApiError> {
@@ -115,6 +146,7 @@ pub async fn issue(
     let claims = Claims {
         sub: account.id,
         tid: account.tenant_id,
+        sid: family,
         role: role.as_str().to_owned(),
         scopes: role.scopes().iter().map(|s| (*s).to_owned()).collect(),
         jti: Uuid::now_v7(),
@@ -184,7 +216,9 @@ pub async fn refresh(
         .exec(&state.db)
         .await?;
     if claimed.rows_affected == 0 {
+        // Someone else holds a copy: end the session, its access tokens included.
         revoke_family(state, found.family_id).await?;
+        revocation::end_session(&state.cache, found.family_id, state.keys.access_ttl()).await?;
         tracing::warn!(user_id = %found.user_id, family = %found.family_id, "refresh token reused; session family revoked");
         return Err(ApiError::unauthorized(
             "refresh_token_reused",
@@ -233,7 +267,9 @@ pub async fn end_sessions(state: &AppState, user_id: Uuid) -> Result<(), ApiErro
     Ok(())
 }
 
-/// Logs out: the access token is deny-listed; a refresh token of the same user ends its family.
+/// Logs out: the access token is deny-listed and its session ends (its refresh tokens are
+/// revoked and every access token issued in it is refused); a refresh token of another session
+/// of the same user, when given, ends that session too.
 ///
 /// # Errors
 /// Fails when the database or cache does.
@@ -243,15 +279,26 @@ pub async fn logout(
     refresh: Option<&SecretString>,
 ) -> Result<(), ApiError> {
     revocation::deny_token(&state.cache, claims).await?;
+    let mut sessions = vec![claims.sid];
     if let Some(refresh) = refresh {
         let found = refresh_token::Entity::find()
             .filter(refresh_token::Column::TokenHash.eq(token_hash(refresh.expose_secret())))
             .filter(refresh_token::Column::UserId.eq(claims.sub))
             .one(&state.db)
             .await?;
-        if let Some(found) = found {
-            revoke_family(state, found.family_id).await?;
+        if let Some(found) = found.filter(|found| found.family_id != claims.sid) {
+            sessions.push(found.family_id);
         }
+    }
+    for sid in sessions {
+        refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
+            .filter(refresh_token::Column::UserId.eq(claims.sub))
+            .filter(refresh_token::Column::FamilyId.eq(sid))
+            .filter(refresh_token::Column::RevokedAt.is_null())
+            .exec(&state.db)
+            .await?;
+        revocation::end_session(&state.cache, sid, state.keys.access_ttl()).await?;
     }
     Ok(())
 }
@@ -266,11 +313,11 @@ pub async fn change_password(
     current: SecretString,
     new: SecretString,
 ) -> Result<(), ApiError> {
-    super::password::validate_password("new_password", &new)?;
     let account = user::Entity::find_by_id(user_id)
         .one(&state.db)
         .await?
         .ok_or_else(invalid_credentials)?;
+    super::password::validate_password("new_password", &new, &[&account.email, &account.name])?;
     if !state
         .hasher
         .verify(current, Some(account.password_hash.clone()))
@@ -293,7 +340,6 @@ pub async fn reset_password(
     token: &SecretString,
     new: SecretString,
 ) -> Result<(), ApiError> {
-    super::password::validate_password("new_password", &new)?;
     let invalid = || {
         ApiError::unauthorized(
             "invalid_reset_token",
@@ -306,6 +352,12 @@ pub async fn reset_password(
         .await?
         .filter(|row| row.used_at.is_none() && row.expires_at > Utc::now())
         .ok_or_else(invalid)?;
+    let owner = user::Entity::find_by_id(found.user_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(invalid)?;
+    // Checked before the token is spent, so a refused password leaves it usable.
+    super::password::validate_password("new_password", &new, &[&owner.email, &owner.name])?;
     let hash = state.hasher.hash(new).await?;
     let txn = state.db.begin().await?;
     let claimed = password_reset::Entity::update_many()

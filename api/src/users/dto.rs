@@ -46,7 +46,8 @@ pub struct CreateUser {
     pub name: String,
     /// Role.
     pub role: RoleDto,
-    /// Initial password, 10-128 characters.
+    /// Initial password: 10-128 characters and not easy to guess (common passwords, words,
+    /// names, dates, keyboard patterns and the user's own e-mail or name are refused).
     #[schema(value_type = String, format = Password)]
     pub password: SecretString,
 }

@@ -32,7 +32,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         (status = 403, description = "Needs the admin permission", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Tenant not found in the caller's scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "E-mail taken in this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields or role", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields or role, or a password too easy to guess (`weak_password`, saying why)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin"]), ("api_key" = ["admin"]))
 )]

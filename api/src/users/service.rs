@@ -114,7 +114,7 @@ pub async fn insert_user(
 ) -> Result<user::Model, ApiError> {
     let email = normalise_email(email)?;
     let name = check_name(name)?;
-    validate_password("password", &password)?;
+    validate_password("password", &password, &[&email, &name])?;
     let hash = state.hasher.hash(password).await?;
     let now = Utc::now();
     let created = user::ActiveModel {
