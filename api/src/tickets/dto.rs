@@ -133,6 +133,16 @@ pub struct UpdateTicket {
     pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
+/// Options of `POST /tickets/{id}/take`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct TakeQuery {
+    /// Take the ticket over from the colleague it is assigned to (supervisors and
+    /// administrators only; default false).
+    pub force: Option<bool>,
+}
+
 /// Filters of `GET /tickets`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
