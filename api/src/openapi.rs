@@ -113,7 +113,10 @@ fn implied_statuses(path: &str, method: &str, operation: &Operation) -> Vec<(u16
     if let Some(RefOr::T(body)) = &operation.request_body {
         if body.content.contains_key("application/json") {
             say(400, "The body is not well-formed JSON (`malformed_json`)");
-            say(415, "The body is not `application/json` (`unsupported_media_type`)");
+            say(
+                415,
+                "The body is not `application/json` (`unsupported_media_type`)",
+            );
             say(
                 422,
                 "The body is JSON of the wrong shape or with invalid fields (`validation_failed`)",
@@ -121,10 +124,14 @@ fn implied_statuses(path: &str, method: &str, operation: &Operation) -> Vec<(u16
         }
         say(413, "The body is larger than allowed (`payload_too_large`)");
     }
-    let parameters = operation.parameters.iter().flatten().filter_map(|p| match p {
-        RefOr::T(parameter) => Some(parameter),
-        RefOr::Ref(_) => None,
-    });
+    let parameters = operation
+        .parameters
+        .iter()
+        .flatten()
+        .filter_map(|p| match p {
+            RefOr::T(parameter) => Some(parameter),
+            RefOr::Ref(_) => None,
+        });
     let mut query = false;
     let mut paged = false;
     let mut in_path = false;
@@ -145,7 +152,10 @@ fn implied_statuses(path: &str, method: &str, operation: &Operation) -> Vec<(u16
         );
     }
     if paged {
-        say(400, "The cursor is not one this API issued (`invalid_cursor`)");
+        say(
+            400,
+            "The cursor is not one this API issued (`invalid_cursor`)",
+        );
         say(422, "`limit` is outside 1-100 (`validation_failed`)");
     }
     if in_path {

@@ -35,7 +35,10 @@ async fn client_staff_read_the_public_facts_of_an_escalated_ticket_only() {
     assert_eq!(created.status(), StatusCode::CREATED);
     let id = body(created).await["id"].as_str().unwrap().to_owned();
     let agent_id = body(app.get("/api/v1/me", &tree.agent_a).await).await["user_id"].clone();
-    for (path, text) in [("replies", "We are on it"), ("notes", "Proctor vendor is slow")] {
+    for (path, text) in [
+        ("replies", "We are on it"),
+        ("notes", "Proctor vendor is slow"),
+    ] {
         let posted = app
             .post(
                 &format!("/api/v1/tickets/{id}/{path}"),
@@ -66,8 +69,16 @@ async fn client_staff_read_the_public_facts_of_an_escalated_ticket_only() {
         .unwrap()
         .to_owned();
     for (method, path, request) in [
-        ("reply", format!("/api/v1/tickets/{linked}/replies"), json!({"body": "Restart it"})),
-        ("edit", format!("/api/v1/tickets/{linked}"), json!({"status": "resolved"})),
+        (
+            "reply",
+            format!("/api/v1/tickets/{linked}/replies"),
+            json!({"body": "Restart it"}),
+        ),
+        (
+            "edit",
+            format!("/api/v1/tickets/{linked}"),
+            json!({"status": "resolved"}),
+        ),
     ] {
         let response = if method == "reply" {
             app.post(&path, &tree.root, &request).await
@@ -83,8 +94,14 @@ async fn client_staff_read_the_public_facts_of_an_escalated_ticket_only() {
     for field in ["note", "escalated", "linked_reply", "assignee_id"] {
         assert!(agent_fields.contains(&field), "{agent_fields:?}");
     }
-    assert!(full.iter().any(|entry| entry["actor_type"] == "linked_ticket"));
-    assert!(full.iter().any(|entry| entry["actor_id"] == agent_id && entry["field"] == "priority"));
+    assert!(
+        full.iter()
+            .any(|entry| entry["actor_type"] == "linked_ticket")
+    );
+    assert!(
+        full.iter()
+            .any(|entry| entry["actor_id"] == agent_id && entry["field"] == "priority")
+    );
 
     // The client admin sees what happened to the ticket, not the support side's work.
     let public = history(&app, &tree.client_admin_a, &id).await;

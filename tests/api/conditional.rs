@@ -16,7 +16,10 @@ async fn if_match_accepts_a_list_of_etags_and_star() {
         )
         .await;
     assert_eq!(created.headers()["etag"], "\"1\"");
-    let path = format!("/api/v1/tickets/{}", body(created).await["id"].as_str().unwrap());
+    let path = format!(
+        "/api/v1/tickets/{}",
+        body(created).await["id"].as_str().unwrap()
+    );
     let edit = |if_match: &'static str, priority: &'static str| {
         app.request(Method::PATCH, &path, Some(&tree.agent_a))
             .header("if-match", if_match)

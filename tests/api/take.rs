@@ -17,8 +17,12 @@ async fn new_ticket(app: &TestApp, token: &str, tenant: uuid::Uuid) -> String {
 }
 
 async fn take(app: &TestApp, token: &str, id: &str, query: &str) -> reqwest::Response {
-    app.post(&format!("/api/v1/tickets/{id}/take{query}"), token, &json!({}))
-        .await
+    app.post(
+        &format!("/api/v1/tickets/{id}/take{query}"),
+        token,
+        &json!({}),
+    )
+    .await
 }
 
 async fn assignee(app: &TestApp, token: &str, id: &str) -> Value {

@@ -31,9 +31,9 @@ impl IfMatch {
         }
         let mut joined = String::new();
         for value in values {
-            let value = value.to_str().map_err(|_| {
-                ApiError::bad_request("invalid_if_match", "If-Match is not text")
-            })?;
+            let value = value
+                .to_str()
+                .map_err(|_| ApiError::bad_request("invalid_if_match", "If-Match is not text"))?;
             if !joined.is_empty() {
                 joined.push(',');
             }

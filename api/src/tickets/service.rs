@@ -995,7 +995,8 @@ pub async fn activities(
         .limit(1000);
     let client_staff = principal.role() == Some(tenants::Role::ClientAdmin);
     if client_staff {
-        query = query.filter(ticket_activity::Column::Field.is_in(PUBLIC_ACTIVITY_FIELDS.iter().copied()));
+        query = query
+            .filter(ticket_activity::Column::Field.is_in(PUBLIC_ACTIVITY_FIELDS.iter().copied()));
     }
     let mut history = query.all(db).await?;
     if client_staff {
