@@ -1,7 +1,10 @@
 //! The OpenAPI document, collected from the same route table the server runs.
-use crate::error::{FieldError, Problem};
+use crate::error::{FieldError, PROBLEM_JSON, Problem};
 use actix_web::App;
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
@@ -57,6 +60,170 @@ impl Modify for SecuritySchemes {
     }
 }
 
+/// Documents on every operation the error statuses its shape implies, where the annotation does
+/// not already say more: whatever extracts a JSON body, a query, a path or credentials can
+/// answer them before the handler runs, so they are stated once here rather than on ~80
+/// operations (and an operation that gains a body or a query gains them too).
+///
+/// | the operation has | the server may answer |
+/// |---|---|
+/// | a JSON body | 400 malformed JSON, 413 too large, 415 not JSON, 422 wrong shape |
+/// | any body | 413 too large |
+/// | query parameters | 400 unparsable or unknown parameter or cursor; 422 for `limit` out of 1-100 |
+/// | path parameters | 404 no such resource (a malformed id is no resource either) |
+/// | security | 401 no or bad credentials, 403 missing permission or suspended tenant, 503 revocation store down |
+/// | API-key security | 429 over the key's per-minute limit |
+/// | `POST` under `/api/v1` (not `/auth`) | 409 and 422 from `Idempotency-Key` (in use, reused, invalid) |
+pub struct ImpliedResponses;
+
+impl Modify for ImpliedResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in &mut openapi.paths.paths {
+            let operations = [
+                (&mut item.get, "GET"),
+                (&mut item.put, "PUT"),
+                (&mut item.post, "POST"),
+                (&mut item.delete, "DELETE"),
+                (&mut item.patch, "PATCH"),
+                (&mut item.head, "HEAD"),
+                (&mut item.options, "OPTIONS"),
+                (&mut item.trace, "TRACE"),
+            ];
+            for (operation, method) in operations {
+                if let Some(operation) = operation {
+                    for (status, why) in implied_statuses(path, method, operation) {
+                        add_problem_response(operation, status, &why);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The statuses `operation` can answer by its shape alone, with why.
+fn implied_statuses(path: &str, method: &str, operation: &Operation) -> Vec<(u16, String)> {
+    let mut implied: Vec<(u16, String)> = Vec::new();
+    let mut say = |status: u16, why: &str| match implied.iter_mut().find(|(s, _)| *s == status) {
+        Some((_, text)) => {
+            text.push_str("; ");
+            text.push_str(why);
+        }
+        None => implied.push((status, why.to_owned())),
+    };
+    if let Some(RefOr::T(body)) = &operation.request_body {
+        if body.content.contains_key("application/json") {
+            say(400, "The body is not well-formed JSON (`malformed_json`)");
+            say(
+                415,
+                "The body is not `application/json` (`unsupported_media_type`)",
+            );
+            say(
+                422,
+                "The body is JSON of the wrong shape or with invalid fields (`validation_failed`)",
+            );
+        }
+        say(413, "The body is larger than allowed (`payload_too_large`)");
+    }
+    let parameters = operation
+        .parameters
+        .iter()
+        .flatten()
+        .filter_map(|p| match p {
+            RefOr::T(parameter) => Some(parameter),
+            RefOr::Ref(_) => None,
+        });
+    let mut query = false;
+    let mut paged = false;
+    let mut in_path = false;
+    for parameter in parameters {
+        match parameter.parameter_in {
+            ParameterIn::Query | ParameterIn::QueryString => {
+                query = true;
+                paged |= parameter.name == "limit" || parameter.name == "cursor";
+            }
+            ParameterIn::Path => in_path = true,
+            ParameterIn::Header | ParameterIn::Cookie => {}
+        }
+    }
+    if query {
+        say(
+            400,
+            "A query parameter cannot be read or is unknown (`invalid_query`)",
+        );
+    }
+    if paged {
+        say(
+            400,
+            "The cursor is not one this API issued (`invalid_cursor`)",
+        );
+        say(422, "`limit` is outside 1-100 (`validation_failed`)");
+    }
+    if in_path {
+        say(
+            404,
+            "Not found in the caller's scope; a malformed id names no resource either (`not_found`)",
+        );
+    }
+    let schemes: Vec<String> = operation
+        .security
+        .iter()
+        .flatten()
+        .filter_map(|requirement| serde_json::to_value(requirement).ok())
+        .filter_map(|value| value.as_object().cloned())
+        .flat_map(|requirement| requirement.keys().cloned().collect::<Vec<_>>())
+        .collect();
+    if !schemes.is_empty() {
+        say(
+            401,
+            "No credentials, or credentials that are invalid, expired or revoked",
+        );
+        say(
+            403,
+            "The caller lacks the permission, or its tenant is suspended",
+        );
+        say(
+            503,
+            "The store of revoked sessions is unreachable, so credentials cannot be checked (`unavailable`)",
+        );
+    }
+    if schemes.iter().any(|scheme| scheme == "api_key") {
+        say(
+            429,
+            "The API key's per-minute limit is spent (`rate_limited`, see `Retry-After`)",
+        );
+    }
+    if method == "POST" && path.starts_with("/api/v1/") && !path.starts_with("/api/v1/auth/") {
+        say(
+            409,
+            "A request with the same `Idempotency-Key` is still running (`idempotency_key_in_use`)",
+        );
+        say(
+            422,
+            "The `Idempotency-Key` is invalid or was used with another body",
+        );
+    }
+    implied
+}
+
+/// Adds a problem+json response for `status` unless the operation documents it already.
+fn add_problem_response(operation: &mut Operation, status: u16, description: &str) {
+    let key = status.to_string();
+    if operation.responses.responses.contains_key(&key) {
+        return;
+    }
+    let content = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("Problem")))
+        .build();
+    let response = ResponseBuilder::new()
+        .description(description)
+        .content(PROBLEM_JSON, content)
+        .build();
+    operation
+        .responses
+        .responses
+        .insert(key, RefOr::T(response));
+}
+
 /// The document describing every operation the server registers.
 pub fn spec() -> utoipa::openapi::OpenApi {
     let (_, mut api) = App::new()
@@ -64,6 +231,8 @@ pub fn spec() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(crate::startup::routes)
         .split_for_parts();
+    // After the paths are collected: `modifiers` of the derive run before they exist.
+    ImpliedResponses.modify(&mut api);
     api.info.version = env!("CARGO_PKG_VERSION").to_owned();
     api
 }

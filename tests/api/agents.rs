@@ -167,17 +167,22 @@ async fn a_shift_hand_off_spreads_open_tickets_over_colleagues_on_shift() {
         "assignee_id"
     );
 
-    // Taking a ticket assigns it to oneself.
-    let taken = body(
-        app.post(
-            &format!("/api/v1/tickets/{}/take", stuck["id"].as_str().unwrap()),
-            &second_token,
-            &json!({}),
-        )
-        .await,
+    // The kept ticket is still the off-shift agent's: a colleague does not take it, an admin
+    // takes it over by forcing.
+    let take = format!("/api/v1/tickets/{}/take", stuck["id"].as_str().unwrap());
+    assert_problem(
+        app.post(&take, &second_token, &json!({})).await,
+        StatusCode::CONFLICT,
+        "already_assigned",
     )
     .await;
-    assert_eq!(taken["assignee_id"], second.as_str());
+    let taken = body(
+        app.post(&format!("{take}?force=true"), &tree.admin_a, &json!({}))
+            .await,
+    )
+    .await;
+    let admin_id = body(app.get("/api/v1/me", &tree.admin_a).await).await["user_id"].clone();
+    assert_eq!(taken["assignee_id"], admin_id);
     // Another partner can neither see nor move partner A's agents.
     assert_problem(
         app.post(

@@ -212,3 +212,77 @@ async fn counts_by_company_source_tag_and_local_day() {
         "partner B's one ticket was created now, outside March"
     );
 }
+
+/// Zones whose offsets are not whole hours put a ticket created minutes before local midnight
+/// on one day and minutes after it on the next, also after a DST change.
+#[tokio::test]
+async fn day_buckets_follow_local_midnight_in_half_and_quarter_hour_zones() {
+    let app = spawn_app().await;
+    let tree = app.tree().await;
+    let at = |month, day, hour, minute| {
+        Utc.with_ymd_and_hms(2026, month, day, hour, minute, 0)
+            .unwrap()
+    };
+    // (zone, just before local midnight, just after it, the local day before)
+    let cases = [
+        // +05:30: midnight of 11 March is 18:30 UTC on the 10th.
+        (
+            "Asia/Kolkata",
+            at(3, 10, 18, 20),
+            at(3, 10, 18, 40),
+            "2026-03-10",
+        ),
+        // +05:45: midnight is 18:15 UTC.
+        (
+            "Asia/Kathmandu",
+            at(3, 12, 18, 10),
+            at(3, 12, 18, 20),
+            "2026-03-12",
+        ),
+        // +10:30 (summer time): midnight is 13:30 UTC.
+        (
+            "Australia/Adelaide",
+            at(3, 14, 13, 20),
+            at(3, 14, 13, 40),
+            "2026-03-14",
+        ),
+        // +09:30 after summer time ended on 5 April: midnight is 14:30 UTC.
+        (
+            "Australia/Adelaide",
+            at(4, 6, 14, 20),
+            at(4, 6, 14, 40),
+            "2026-04-06",
+        ),
+    ];
+    for (zone, before, after, day) in cases {
+        for instant in [before, after] {
+            let id = ticket(
+                &app,
+                &tree.agent_a,
+                json!({"tenant_id": tree.client_a, "subject": zone, "requester": {"email": "s@uni.example"}}),
+            )
+            .await;
+            backdate(&app, &id, instant).await;
+        }
+        let from = (before - chrono::Duration::hours(2))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let to =
+            (after + chrono::Duration::hours(2)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let report = body(
+            app.get(
+                &format!("/api/v1/reports/ticket-counts?group_by=day&time_zone={zone}&from={from}&to={to}"),
+                &tree.admin_a,
+            )
+            .await,
+        )
+        .await;
+        let next =
+            (day.parse::<chrono::NaiveDate>().unwrap() + chrono::Duration::days(1)).to_string();
+        assert_eq!(
+            buckets(&report),
+            [(json!(day), 1), (json!(next), 1)],
+            "{zone} around {before}: {report}"
+        );
+        assert_eq!(report["total"], 2);
+    }
+}

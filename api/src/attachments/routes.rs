@@ -108,7 +108,7 @@ fn disposition(file_name: &str) -> ContentDisposition {
     tag = "attachments",
     params(("id" = Uuid, Path, description = "Attachment id")),
     responses(
-        (status = 200, description = "The bytes, with the stored Content-Type", content_type = "application/octet-stream", body = Vec<u8>,
+        (status = 200, description = "The bytes, served with the media type the file was accepted as (one of `attachments.allowed_types`, e.g. `application/pdf`, `image/png`, `text/plain`)", content_type = "*/*", body = crate::attachments::dto::FileBytes,
          headers(("Content-Disposition" = String, description = "attachment; filename=…"), ("X-Content-Type-Options" = String, description = "nosniff"))),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found in the caller's scope", body = Problem, content_type = "application/problem+json"),

@@ -4,6 +4,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+crate::http::api_enum::api_enum!(
+    /// What kind of caller a token or key is.
+    PrincipalType {
+        /// A signed-in user.
+        User => "user",
+        /// An integrator's API key.
+        ApiKey => "api_key",
+    }
+);
+
 /// Credentials for `POST /auth/login`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -79,6 +89,7 @@ pub struct ResetPasswordRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeResponse {
     /// `user` or `api_key`.
+    #[schema(value_type = PrincipalType)]
     pub principal_type: &'static str,
     /// The user's id (users only).
     pub user_id: Option<Uuid>,
@@ -89,12 +100,14 @@ pub struct MeResponse {
     /// Name of the user or the key.
     pub name: String,
     /// Role (users only).
+    #[schema(value_type = Option<crate::users::dto::RoleDto>)]
     pub role: Option<String>,
     /// The caller's tenant.
     pub tenant_id: Uuid,
     /// Its slug.
     pub tenant_slug: String,
     /// Its kind.
+    #[schema(value_type = crate::tenancy::dto::TenantKindDto)]
     pub tenant_kind: String,
     /// Permission scopes held.
     pub scopes: Vec<String>,

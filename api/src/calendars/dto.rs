@@ -4,12 +4,33 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+crate::http::api_enum::api_enum!(
+    /// A day of the week, as calendars name it.
+    Weekday {
+        /// Monday.
+        Mon => "mon",
+        /// Tuesday.
+        Tue => "tue",
+        /// Wednesday.
+        Wed => "wed",
+        /// Thursday.
+        Thu => "thu",
+        /// Friday.
+        Fri => "fri",
+        /// Saturday.
+        Sat => "sat",
+        /// Sunday.
+        Sun => "sun",
+    }
+);
+
 /// One weekly opening interval in the calendar's local time.
 #[derive(Clone, Debug, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct IntervalDto {
     /// `mon`, `tue`, `wed`, `thu`, `fri`, `sat` or `sun`.
     #[schema(example = "mon")]
+    #[schema(value_type = Weekday)]
     pub day: String,
     /// Opening time, `HH:MM`.
     #[schema(example = "06:00")]

@@ -71,6 +71,7 @@ pub struct CompanyDto {
     /// E-mail domains.
     pub domains: Vec<String>,
     /// Tier.
+    #[schema(value_type = CompanyTier)]
     pub tier: String,
     /// Notes.
     pub notes: Option<String>,

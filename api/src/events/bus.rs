@@ -12,10 +12,37 @@ use uuid::Uuid;
 /// Events a subscriber may lag behind before it misses some.
 const BACKLOG: usize = 1024;
 
+/// The kinds of [`TicketEvent`], as the stream's `event:` lines and the `kind` field name them.
+#[derive(Clone, Copy, Debug, Serialize, ToSchema)]
+pub enum TicketEventKind {
+    /// A ticket was created.
+    #[serde(rename = "ticket.created")]
+    Created,
+    /// Its fields or status changed.
+    #[serde(rename = "ticket.updated")]
+    Updated,
+    /// A public reply was added.
+    #[serde(rename = "ticket.reply")]
+    Reply,
+    /// A private note was added (not sent to client staff).
+    #[serde(rename = "ticket.note")]
+    Note,
+    /// Other tickets were merged into it.
+    #[serde(rename = "ticket.merged")]
+    Merged,
+    /// It was handed up to the parent tenant.
+    #[serde(rename = "ticket.escalated")]
+    Escalated,
+    /// It was handed down to a client organisation.
+    #[serde(rename = "ticket.routed")]
+    Routed,
+}
+
 /// Something that happened to a ticket.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct TicketEvent {
-    /// `ticket.created`, `ticket.updated`, `ticket.reply`, `ticket.note` or `ticket.merged`.
+    /// What happened.
+    #[schema(value_type = TicketEventKind)]
     pub kind: String,
     /// The ticket.
     pub ticket_id: Uuid,

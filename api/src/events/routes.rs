@@ -19,7 +19,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
 const KEEPALIVE: Duration = Duration::from_secs(15);
 
 /// A stream (`text/event-stream`) of events about tickets in the caller's scope: `ticket.created`,
-/// `ticket.updated`, `ticket.reply`, `ticket.note` (not for client staff), `ticket.merged`. The
+/// `ticket.updated`, `ticket.reply`, `ticket.note` (not for client staff), `ticket.merged`,
+/// `ticket.escalated`, `ticket.routed`. The
 /// stream ends when the access token expires; reconnect with a fresh one.
 #[utoipa::path(
     tag = "tickets",

@@ -112,6 +112,7 @@ pub struct GroupDto {
     /// Name.
     pub name: String,
     /// `l1`, `l2`, `l3` or `team`.
+    #[schema(value_type = GroupKind)]
     pub kind: String,
     /// What the group handles.
     pub description: Option<String>,

@@ -1,5 +1,6 @@
-//! Cursor pagination: `?limit=&cursor=`, stable order by id (UUIDv7, so creation order), the
-//! next page's cursor in the body and in a `Link: <…>; rel="next"` header.
+//! Cursor pagination: `?limit=&cursor=`, stable order by id (UUIDv7, so creation order: tickets
+//! newest first, every other list oldest first), the next page's cursor in the body and in a
+//! `Link: <…>; rel="next"` header.
 use crate::error::ApiError;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
@@ -18,9 +19,11 @@ pub const DEFAULT_LIMIT: u64 = 25;
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
-    /// Items per page, 1-100 (default 25).
+    /// Items per page, 1-100 (default 25); outside that range a 422.
+    #[param(minimum = 1, maximum = 100, default = 25)]
     pub limit: Option<u64>,
-    /// Opaque cursor from the previous page's `next_cursor`.
+    /// Opaque cursor from the previous page's `next_cursor`; any other value is a 400
+    /// `invalid_cursor`.
     pub cursor: Option<String>,
 }
 
@@ -67,7 +70,7 @@ fn encode_cursor(id: Uuid) -> String {
 /// One page of a list.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {
-    /// The items, oldest first.
+    /// The items in creation order: tickets newest first, every other list oldest first.
     pub items: Vec<T>,
     /// Cursor of the next page; absent on the last page.
     pub next_cursor: Option<String>,

@@ -5,6 +5,28 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+crate::http::api_enum::api_enum!(
+    /// What a background job does.
+    JobKind {
+        /// Changes or answers many tickets.
+        TicketBulk => "ticket_bulk",
+    }
+);
+
+crate::http::api_enum::api_enum!(
+    /// Where a background job stands.
+    JobStatus {
+        /// Accepted, waiting for a runner.
+        Queued => "queued",
+        /// Being worked.
+        Running => "running",
+        /// Every item was tried.
+        Completed => "completed",
+        /// Stopped by an error that is not an item's own.
+        Failed => "failed",
+    }
+);
+
 /// Which tickets a bulk request touches when given as a filter: the keys of `GET /tickets`.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -120,6 +142,7 @@ pub struct JobAccepted {
     /// The job; follow `Location` to watch it.
     pub job_id: Uuid,
     /// `queued`.
+    #[schema(value_type = JobStatus)]
     pub status: String,
     /// Tickets in the job (including ids that were not found).
     pub total: i32,
@@ -142,8 +165,10 @@ pub struct JobDto {
     /// Id.
     pub id: Uuid,
     /// `ticket_bulk`.
+    #[schema(value_type = JobKind)]
     pub kind: String,
     /// `queued`, `running`, `completed` or `failed`.
+    #[schema(value_type = JobStatus)]
     pub status: String,
     /// Tickets in the job.
     pub total: i32,

@@ -67,7 +67,7 @@ pub async fn ticket_counts(
         grouped_query(query.group_by, backend, filter.clone()),
     )
     .await?;
-    // Every ticket falls in exactly one company, source or hour bucket, so their sum is the
+    // Every ticket falls in exactly one company, source or quarter-hour bucket, so their sum is the
     // total; a ticket has any number of tags, so tags need their own count.
     let total = match query.group_by {
         CountBy::Tag => run(db, backend, total_query(filter))
@@ -148,14 +148,22 @@ fn grouped_query(by: CountBy, backend: DbBackend, filter: Condition) -> SelectSt
         }
         CountBy::Company => Expr::cust("lower(hex(\"tickets\".\"company_id\"))"),
         CountBy::Source => Expr::col((ticket::Entity, ticket::Column::Source)),
-        // Hours in UTC: the database groups, and each hour then falls into its local day here,
-        // which is exact for every zone whose offset is a whole number of hours.
+        // Quarter hours in UTC: the database groups, and each quarter then falls into its
+        // local day here. Every offset in use since 1972 is a whole number of quarter hours
+        // (Kolkata +5:30, Kathmandu +5:45, Chatham +12:45), so no quarter straddles a local
+        // midnight, and chrono-tz applies each instant's own offset across DST changes.
         CountBy::Day if postgres => {
-            let hour = "date_trunc('hour', \"tickets\".\"created_at\" AT TIME ZONE 'UTC')";
-            group = Some(Expr::cust(hour));
-            Expr::cust(format!("to_char({hour}, 'YYYY-MM-DD\"T\"HH24')"))
+            let utc = "(\"tickets\".\"created_at\" AT TIME ZONE 'UTC')";
+            let quarter = format!(
+                "(date_trunc('hour', {utc}) + floor(extract(minute from {utc}) / 15) * interval '15 minutes')"
+            );
+            group = Some(Expr::cust(quarter.clone()));
+            Expr::cust(format!("to_char({quarter}, 'YYYY-MM-DD\"T\"HH24:MI')"))
         }
-        CountBy::Day => Expr::cust("strftime('%Y-%m-%dT%H', \"tickets\".\"created_at\")"),
+        CountBy::Day => Expr::cust(
+            "strftime('%Y-%m-%dT%H:', \"tickets\".\"created_at\") || \
+             printf('%02d', CAST(strftime('%M', \"tickets\".\"created_at\") AS INTEGER) / 15 * 15)",
+        ),
         CountBy::Tag if postgres => {
             select.from_function(
                 Func::cust("json_array_elements_text")
@@ -183,12 +191,14 @@ fn grouped_query(by: CountBy, backend: DbBackend, filter: Condition) -> SelectSt
 fn by_local_day(rows: Vec<Row>, zone: Tz) -> Vec<CountBucket> {
     let mut days: BTreeMap<String, i64> = BTreeMap::new();
     for row in rows {
-        let Some(hour) = row.key.as_deref().and_then(|key| {
-            NaiveDateTime::parse_from_str(&format!("{key}:00"), "%Y-%m-%dT%H:%M").ok()
-        }) else {
+        let Some(quarter) = row
+            .key
+            .as_deref()
+            .and_then(|key| NaiveDateTime::parse_from_str(key, "%Y-%m-%dT%H:%M").ok())
+        else {
             continue;
         };
-        let local = zone.from_utc_datetime(&hour).date_naive().to_string();
+        let local = zone.from_utc_datetime(&quarter).date_naive().to_string();
         *days.entry(local).or_default() += row.count;
     }
     days.into_iter()

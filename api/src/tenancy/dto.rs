@@ -7,6 +7,16 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 api_enum!(
+    /// Whether a tenant's principals may act.
+    TenantStatusDto {
+        /// Working.
+        Active => "active",
+        /// Suspended: its and its descendants' principals are refused.
+        Suspended => "suspended",
+    }
+);
+
+api_enum!(
     /// Tenant kinds as the API names them.
     TenantKindDto {
         /// The root: the platform operator.
@@ -77,6 +87,7 @@ pub struct TenantDto {
     /// Parent tenant (absent for the platform).
     pub parent_id: Option<Uuid>,
     /// Kind.
+    #[schema(value_type = TenantKindDto)]
     pub kind: String,
     /// Dedicated client of the platform.
     pub dedicated: bool,
@@ -93,6 +104,7 @@ pub struct TenantDto {
     /// IANA time zone.
     pub time_zone: String,
     /// `active` or `suspended` (the tenant's own status; an ancestor's suspension blocks it too).
+    #[schema(value_type = TenantStatusDto)]
     pub status: String,
     /// Created.
     pub created_at: DateTime<Utc>,

@@ -61,6 +61,7 @@ pub struct TicketFieldDto {
     /// Label.
     pub label: String,
     /// Value type.
+    #[schema(value_type = FieldType)]
     pub field_type: String,
     /// Dropdown values.
     pub options: Vec<String>,

@@ -57,6 +57,90 @@ api_enum!(
     }
 );
 
+api_enum!(
+    /// How a ticket came to stand for another tenant's ticket.
+    LinkKind {
+        /// Handed up to the parent tenant.
+        Escalation => "escalation",
+        /// Handed down to a client organisation.
+        Routing => "routing",
+    }
+);
+
+api_enum!(
+    /// What a message of a conversation is.
+    MessageKind {
+        /// From the requester.
+        Incoming => "incoming",
+        /// A public answer to the requester.
+        Reply => "reply",
+        /// Private, for agents only.
+        Note => "note",
+    }
+);
+
+api_enum!(
+    /// Who made a change in a ticket's history.
+    ActorType {
+        /// A signed-in user (`actor_id` is the user).
+        User => "user",
+        /// An integrator's API key (`actor_id` is the key).
+        ApiKey => "api_key",
+        /// The operator at the command line.
+        Operator => "operator",
+        /// The server itself, e.g. a group's automatic assignment.
+        Automation => "automation",
+        /// A linked ticket in another tenant, whose answer or status reached this one.
+        LinkedTicket => "linked_ticket",
+        /// Someone on the support side, not named to client staff.
+        Support => "support",
+    }
+);
+
+api_enum!(
+    /// What an entry of a ticket's history records: a field that changed, or an event.
+    ActivityField {
+        /// The ticket was created.
+        Created => "created",
+        /// A public reply was added.
+        Reply => "reply",
+        /// A private note was added.
+        Note => "note",
+        /// Status.
+        Status => "status",
+        /// Priority.
+        Priority => "priority",
+        /// Topic.
+        TicketType => "ticket_type",
+        /// Subject.
+        Subject => "subject",
+        /// Description.
+        Description => "description",
+        /// Tags.
+        Tags => "tags",
+        /// Requester.
+        RequesterId => "requester_id",
+        /// Company.
+        CompanyId => "company_id",
+        /// Group.
+        GroupId => "group_id",
+        /// Assignee.
+        AssigneeId => "assignee_id",
+        /// Custom fields.
+        CustomFields => "custom_fields",
+        /// Other tickets were merged into this one.
+        Merged => "merged",
+        /// This ticket was merged into another.
+        MergedInto => "merged_into",
+        /// Handed up to the parent tenant.
+        Escalated => "escalated",
+        /// Handed down to a client organisation.
+        Routed => "routed",
+        /// An answer arrived from the linked ticket.
+        LinkedReply => "linked_reply",
+    }
+);
+
 /// Body of `POST /tickets`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -133,6 +217,16 @@ pub struct UpdateTicket {
     pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
+/// Options of `POST /tickets/{id}/take`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct TakeQuery {
+    /// Take the ticket over from the colleague it is assigned to (supervisors and
+    /// administrators only; default false).
+    pub force: Option<bool>,
+}
+
 /// Filters of `GET /tickets`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -180,14 +274,17 @@ pub struct TicketDto {
     /// Description.
     pub description: String,
     /// Status.
+    #[schema(value_type = TicketStatus)]
     pub status: String,
     /// Priority.
+    #[schema(value_type = TicketPriority)]
     pub priority: String,
     /// Topic.
     pub ticket_type: Option<String>,
     /// Tags.
     pub tags: Vec<String>,
     /// Channel.
+    #[schema(value_type = TicketSource)]
     pub source: String,
     /// Requester.
     pub requester_id: Uuid,
@@ -215,6 +312,7 @@ pub struct TicketDto {
     #[schema(value_type = Object)]
     pub custom_fields: serde_json::Value,
     /// `escalation` or `routing` on a ticket opened for another tenant's ticket.
+    #[schema(value_type = Option<LinkKind>)]
     pub link_kind: Option<String>,
     /// The ticket (of another tenant) this one was opened for; its replies and status flow
     /// back there.
@@ -290,6 +388,7 @@ pub struct MessageDto {
     /// Ticket.
     pub ticket_id: Uuid,
     /// `incoming`, `reply` or `note` (notes are never shown to requesters or client staff).
+    #[schema(value_type = MessageKind)]
     pub kind: String,
     /// The agent who wrote it.
     pub author_user_id: Option<Uuid>,
@@ -326,11 +425,13 @@ impl From<entity::ticket_message::Model> for MessageDto {
 pub struct ActivityDto {
     /// Id.
     pub id: Uuid,
-    /// `user`, `api_key`, `operator` or `automation`.
+    /// Who made the change.
+    #[schema(value_type = ActorType)]
     pub actor_type: String,
     /// The user or key.
     pub actor_id: Option<Uuid>,
-    /// The field changed, or the event (`created`, `reply`, `note`).
+    /// The field changed, or the event.
+    #[schema(value_type = ActivityField)]
     pub field: String,
     /// Value before.
     pub old_value: Option<serde_json::Value>,

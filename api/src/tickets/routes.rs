@@ -1,11 +1,12 @@
 //! HTTP endpoints of tickets and their conversation.
 use super::dto::{
-    ActivityDto, CreateMessage, CreateTicket, MergeTickets, MessageDto, TicketDto, TicketFilter,
-    UpdateTicket,
+    ActivityDto, CreateMessage, CreateTicket, MergeTickets, MessageDto, TakeQuery, TicketDto,
+    TicketFilter, UpdateTicket,
 };
 use super::service;
 use crate::auth::principal::{Authorized, TicketsRead, TicketsWrite};
 use crate::error::{ApiError, Problem};
+use crate::http::conditional::IfMatch;
 use crate::http::pagination::{self, Page, PageQuery};
 use crate::http::query::ListQuery;
 use crate::state::AppState;
@@ -40,38 +41,12 @@ async fn announce_message(
     }
 }
 
-fn etag(ticket: &entity::ticket::Model) -> String {
-    format!("\"{}\"", ticket.version)
-}
-
-/// The version an `If-Match` header asks for; `*` or no header asks for none.
-fn if_match(req: &HttpRequest) -> Result<Option<i32>, ApiError> {
-    let Some(value) = req.headers().get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    let value = value
-        .to_str()
-        .map_err(|_| ApiError::bad_request("invalid_if_match", "If-Match is not text"))?
-        .trim();
-    if value == "*" {
-        return Ok(None);
-    }
-    value
-        .trim_start_matches("W/")
-        .trim_matches('"')
-        .parse()
-        .map(Some)
-        .map_err(|_| {
-            ApiError::PreconditionFailed("If-Match does not name a version of this ticket".into())
-        })
-}
-
 pub(crate) fn ticket_response(
     mut response: actix_web::HttpResponseBuilder,
     ticket: entity::ticket::Model,
 ) -> HttpResponse {
     response
-        .insert_header((header::ETAG, etag(&ticket)))
+        .insert_header((header::ETAG, service::etag(&ticket)))
         .json(TicketDto::from(ticket))
 }
 
@@ -160,7 +135,7 @@ async fn get_ticket(
     tag = "tickets",
     params(
         ("id" = Uuid, Path, description = "Ticket id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag read before editing; a changed ticket answers 412"),
+        ("If-Match" = Option<String>, Header, description = "`*` or the ETags read before editing, e.g. `\"3\"` or `\"3\", \"4\"` (RFC 9110, strong comparison); a ticket whose version is none of them answers 412"),
     ),
     request_body = UpdateTicket,
     responses(
@@ -181,12 +156,12 @@ async fn update_ticket(
     id: web::Path<Uuid>,
     body: web::Json<UpdateTicket>,
 ) -> Result<HttpResponse, ApiError> {
-    let expected = if_match(&req)?;
+    let expected = IfMatch::from_request(&req)?;
     let edited = service::update(
         &state.db,
         &auth,
         id.into_inner(),
-        expected,
+        expected.as_ref(),
         body.into_inner(),
     )
     .await?;
@@ -311,7 +286,7 @@ async fn get_activities(
     auth: Authorized<TicketsRead>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let history = service::activities(&state.db, &auth.scope, id.into_inner()).await?;
+    let history = service::activities(&state.db, &auth, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(
         history
             .into_iter()
@@ -353,16 +328,19 @@ async fn merge_tickets(
     Ok(ticket_response(HttpResponse::Ok(), primary))
 }
 
-/// Assigns the ticket to the calling agent.
+/// Assigns the ticket to the calling agent. A ticket assigned to a colleague answers 409
+/// unless a supervisor or administrator sends `force=true`; taking one's own ticket again
+/// answers it unchanged.
 #[utoipa::path(
     tag = "tickets",
-    params(("id" = Uuid, Path, description = "Ticket id")),
+    params(("id" = Uuid, Path, description = "Ticket id"), TakeQuery),
     responses(
-        (status = 200, description = "Now assigned to the caller", body = TicketDto),
+        (status = 200, description = "Now assigned to the caller", body = TicketDto, headers(("ETag" = String, description = "The ticket's version"))),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a signed-in agent", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a signed-in agent, or `force` from an agent (`force_not_allowed`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found in the caller's scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The ticket was merged", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Assigned to a colleague (`already_assigned`, naming the assignee), merged (`ticket_merged`), or changed at the same moment (`edit_conflict`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The caller cannot work this ticket's tenant", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["tickets:write"]))
 )]
@@ -371,8 +349,10 @@ async fn take_ticket(
     state: web::Data<AppState>,
     auth: Authorized<TicketsWrite>,
     id: web::Path<Uuid>,
+    query: web::Query<TakeQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let taken = service::take(&state.db, &auth, id.into_inner()).await?;
+    let force = query.force.unwrap_or(false);
+    let taken = service::take(&state.db, &auth, id.into_inner(), force).await?;
     state.announce("ticket.updated", &taken.ticket).await;
     state.announce_all("ticket.updated", &taken.origins).await;
     Ok(ticket_response(HttpResponse::Ok(), taken.ticket))

@@ -6,6 +6,7 @@ use super::dto::{
 use super::writer::NewTicket;
 use crate::auth::principal::{Actor, Principal};
 use crate::error::ApiError;
+use crate::http::conditional::IfMatch;
 use crate::http::pagination::PageRequest;
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
@@ -80,6 +81,11 @@ pub fn check_tags(tags: Vec<String>) -> Result<Vec<String>, ApiError> {
         ));
     }
     Ok(clean)
+}
+
+/// The ticket's version as a strong entity tag, for `ETag` and `If-Match`.
+pub fn etag(ticket: &ticket::Model) -> String {
+    format!("\"{}\"", ticket.version)
 }
 
 /// Who is acting, as the history records it: actor type and id.
@@ -509,7 +515,7 @@ pub struct Edited {
     pub origins: Vec<ticket::Model>,
 }
 
-/// Applies a partial edit. With `expected_version` (from `If-Match`) a ticket changed since is
+/// Applies a partial edit. With `if_match` a ticket whose [`etag`] it does not match is
 /// refused with 412; without it, an edit that races another is refused with 409. Every changed
 /// field is recorded in the history.
 ///
@@ -519,14 +525,14 @@ pub async fn update(
     db: &DatabaseConnection,
     principal: &Principal,
     id: Uuid,
-    expected_version: Option<i32>,
+    if_match: Option<&IfMatch>,
     body: UpdateTicket,
 ) -> Result<Edited, ApiError> {
     let scope = &principal.scope;
     // A move to another group without a chosen assignee lets the group's mode pick one.
     let regrouped = body.group_id.is_some() && body.assignee_id.is_none();
     let found = unmerged(get(db, scope, id).await?)?;
-    if expected_version.is_some_and(|v| v != found.version) {
+    if if_match.is_some_and(|condition| !condition.matches(&etag(&found))) {
         return Err(ApiError::PreconditionFailed(
             "the ticket changed since you read it; reload and retry".into(),
         ));
@@ -681,27 +687,73 @@ pub async fn update(
     })
 }
 
-/// Assigns a ticket to the calling agent.
+/// Assigns a ticket to the calling agent. A ticket a colleague holds is taken over only with
+/// `force`, which supervisors and administrators may use; taking one's own ticket again changes
+/// nothing.
 ///
 /// # Errors
-/// As [`update`]; 403 for API keys, 422 for callers who cannot work the ticket's tenant.
+/// As [`update`]; 403 for API keys and for agents asking to force, 409 `already_assigned`
+/// naming the colleague, 409 `edit_conflict` when the ticket changed while it was taken, 422 for
+/// callers who cannot work the ticket's tenant.
 pub async fn take(
     db: &DatabaseConnection,
     principal: &Principal,
     id: Uuid,
+    force: bool,
 ) -> Result<Edited, ApiError> {
     let me = principal.user_id()?;
-    update(
+    if force && !may_take_over(principal.role()) {
+        return Err(ApiError::forbidden(
+            "force_not_allowed",
+            "only supervisors and administrators take over a colleague's ticket",
+        ));
+    }
+    let found = unmerged(get(db, &principal.scope, id).await?)?;
+    match found.assignee_id {
+        Some(current) if current == me => {
+            return Ok(Edited {
+                ticket: found,
+                origins: Vec::new(),
+            });
+        }
+        Some(current) if !force => {
+            return Err(ApiError::conflict(
+                "already_assigned",
+                format!(
+                    "the ticket is assigned to {current}; a supervisor may take it over with force=true"
+                ),
+            ));
+        }
+        _ => {}
+    }
+    // The version read above: a colleague taking it in between makes this a conflict rather
+    // than a silent takeover.
+    let taken = update(
         db,
         principal,
         id,
-        None,
+        Some(&IfMatch::Tags(vec![etag(&found)])),
         UpdateTicket {
             assignee_id: Some(Some(me)),
             ..UpdateTicket::default()
         },
     )
-    .await
+    .await;
+    match taken {
+        Err(ApiError::PreconditionFailed(_)) => Err(ApiError::conflict(
+            "edit_conflict",
+            "someone else changed the ticket at the same time; reload and retry",
+        )),
+        other => other,
+    }
+}
+
+/// Whether a role may take a ticket away from the colleague it is assigned to.
+fn may_take_over(role: Option<tenants::Role>) -> bool {
+    matches!(
+        role,
+        Some(tenants::Role::PlatformAdmin | tenants::Role::TenantAdmin | tenants::Role::Supervisor)
+    )
 }
 
 pub use super::html::render_body;
@@ -830,20 +882,64 @@ pub async fn conversation(
     Ok(query.all(db).await?)
 }
 
-/// A ticket's history, oldest first.
+/// History entries client staff may read: what a requester could learn from the ticket
+/// itself. Notes, hand-offs to other tenants (with their ticket numbers), answers arriving from
+/// a linked ticket and the internal routing to groups and agents stay with the support staff.
+const PUBLIC_ACTIVITY_FIELDS: &[&str] = &[
+    "created",
+    "reply",
+    "status",
+    "priority",
+    "ticket_type",
+    "subject",
+    "description",
+    "tags",
+    "requester_id",
+    "company_id",
+    "custom_fields",
+    "merged",
+    "merged_into",
+];
+
+/// Entries whose author is public, because the conversation names the same author.
+const AUTHORED_IN_PUBLIC: &[&str] = &["reply"];
+
+/// A ticket's history, oldest first. Client staff read only its public facts: the entries of
+/// [`PUBLIC_ACTIVITY_FIELDS`]; who made a change is `support` with no id (the support side:
+/// an agent, an integration or a linked ticket), except for the authors the conversation shows
+/// anyway.
 ///
 /// # Errors
 /// 404 outside the scope.
 pub async fn activities(
     db: &impl ConnectionTrait,
-    scope: &Scope,
+    principal: &Principal,
     id: Uuid,
 ) -> Result<Vec<ticket_activity::Model>, ApiError> {
+    let scope = &principal.scope;
     let found = get(db, scope, id).await?;
-    Ok(ticket_activity::Entity::scoped(scope)
+    let mut query = ticket_activity::Entity::scoped(scope)
         .filter(ticket_activity::Column::TicketId.eq(found.id))
         .order_by_asc(ticket_activity::Column::Id)
-        .limit(1000)
-        .all(db)
-        .await?)
+        .limit(1000);
+    let client_staff = principal.role() == Some(tenants::Role::ClientAdmin);
+    if client_staff {
+        query = query
+            .filter(ticket_activity::Column::Field.is_in(PUBLIC_ACTIVITY_FIELDS.iter().copied()));
+    }
+    let mut history = query.all(db).await?;
+    if client_staff {
+        history.iter_mut().for_each(public_facts_only);
+    }
+    Ok(history)
+}
+
+/// Strips from a public entry who on the support side made it.
+fn public_facts_only(entry: &mut ticket_activity::Model) {
+    if !AUTHORED_IN_PUBLIC.contains(&entry.field.as_str()) {
+        entry.actor_id = None;
+        if entry.actor_type != "automation" {
+            entry.actor_type = "support".to_owned();
+        }
+    }
 }

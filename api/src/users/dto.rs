@@ -7,6 +7,16 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 api_enum!(
+    /// Whether a user may sign in.
+    UserStatus {
+        /// Signs in and works.
+        Active => "active",
+        /// Refused at sign-in; existing sessions end.
+        Deactivated => "deactivated",
+    }
+);
+
+api_enum!(
     /// Roles as the API names them.
     RoleDto {
         /// Administers the whole deployment (platform tenant only).
@@ -84,10 +94,13 @@ pub struct UserDto {
     /// Name.
     pub name: String,
     /// Role.
+    #[schema(value_type = RoleDto)]
     pub role: String,
     /// `active` or `deactivated`.
+    #[schema(value_type = UserStatus)]
     pub status: String,
     /// `on_shift`, `off_shift` or `away`.
+    #[schema(value_type = crate::agents::dto::Availability)]
     pub availability: String,
     /// Groups the user belongs to.
     pub group_ids: Vec<Uuid>,
