@@ -10,6 +10,7 @@ mod branding;
 mod calendars;
 mod contacts;
 mod conventions;
+mod edge;
 mod escalations;
 mod events;
 mod groups;

@@ -1,7 +1,13 @@
-//! Conventions every endpoint shares: pagination, idempotency, rate-limit headers, request ids.
+//! Conventions every endpoint shares: pagination, idempotency, rate-limit headers, request ids,
+//! metrics, the request log, security headers, CORS and the 405/404 fallback.
 pub mod api_enum;
+pub mod cors;
 pub mod idempotency;
+pub mod metrics;
 pub mod pagination;
 pub mod patch;
 pub mod rate_limit;
 pub mod request_id;
+pub mod request_log;
+pub mod route_methods;
+pub mod security_headers;
