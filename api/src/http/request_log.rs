@@ -140,37 +140,38 @@ pub struct RequestLog;
 
 impl RootSpanBuilder for RequestLog {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        let user_agent = request
-            .headers()
-            .get(actix_web::http::header::USER_AGENT)
-            .map(|value| bounded(&String::from_utf8_lossy(value.as_bytes()), MAX_TEXT_BYTES))
-            .unwrap_or_default();
-        let route = request
-            .match_pattern()
-            .unwrap_or_else(|| crate::http::metrics::UNMATCHED.to_owned());
-        let request_id = request
-            .extensions()
-            .get::<RequestId>()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        let client_ip = request
-            .peer_addr()
-            .map(|addr| addr.ip().to_string())
-            .unwrap_or_default();
+        // The field values are computed only when the span is enabled (tracing's macros are
+        // lazy), so a node logging at WARN pays nothing for them.
         tracing::info_span!(
             "HTTP request",
             http.method = method_label(request.method()),
-            http.route = %route,
+            http.route = %request
+                .match_pattern()
+                .unwrap_or_else(|| crate::http::metrics::UNMATCHED.to_owned()),
             http.target = %loggable_target(request.path(), request.query_string()),
-            http.client_ip = %client_ip,
-            http.user_agent = %user_agent,
+            http.client_ip = %request
+                .peer_addr()
+                .map(|addr| addr.ip().to_string())
+                .unwrap_or_default(),
+            http.user_agent = %request
+                .headers()
+                .get(actix_web::http::header::USER_AGENT)
+                .map(|value| bounded(&String::from_utf8_lossy(value.as_bytes()), MAX_TEXT_BYTES))
+                .unwrap_or_default(),
             http.status_code = tracing::field::Empty,
-            request_id = %request_id,
+            request_id = %request
+                .extensions()
+                .get::<RequestId>()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             exception.message = tracing::field::Empty,
         )
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
+        if span.is_disabled() {
+            return;
+        }
         let (status, error) = match outcome {
             Ok(response) => (
                 response.status(),
