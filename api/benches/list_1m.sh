@@ -21,8 +21,12 @@
 #   platform admin (all 1,000,000 tickets: ~333,000 in the month);
 # - the baseline's GET /hello at the list concurrency.
 # and prints a summary table: req/s, p50, p99, non-2xx answers, req/s as a fraction of /hello.
+# Ports are picked free (APP_PORT / BASE_PORT when set, refused if busy); each server is checked
+# to hold its own port, and a measurement with any answer outside 2xx fails the run.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=api/benches/common.sh
+. "$ROOT/api/benches/common.sh"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/helpdesk-target}"
 TARGET="$CARGO_TARGET_DIR"
 BASELINE_SRC="${BASELINE_DIR:-$ROOT/../shared/bench/baseline}"
@@ -34,8 +38,8 @@ PG="${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}"
 REDIS="${BENCH_REDIS:-redis://127.0.0.1:6379}"
 # Over the Unix socket, as in load.sh (sqlx leaves Nagle's algorithm on for TCP).
 APP_DB="${BENCH_APP_DATABASE_URL:-postgres://postgres@localhost/$DB_NAME?host=/var/run/postgresql}"
-APP_PORT=18083
-BASE_PORT=18082
+pick_port APP_PORT
+pick_port BASE_PORT
 PASSWORD=bench-password-123
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
@@ -56,16 +60,20 @@ PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-BASELINE_BIND="127.0.0.1:$BASE_PORT" "$TARGET/baseline/release/baseline" >/dev/null 2>&1 &
-PIDS+=($!)
+BASELINE_BIND="127.0.0.1:$BASE_PORT" "$TARGET/baseline/release/baseline" >/dev/null 2>"$WORK/baseline.log" &
+BASE_PID=$!
+PIDS+=($BASE_PID)
 DATABASE_URL="$APP_DB" REDIS_URL="$REDIS" HELPDESK_REDIS_PREFIX="bench1m:$$:" \
 HELPDESK_BIND="127.0.0.1:$APP_PORT" HELPDESK_AUTH__LOGIN_PER_MINUTE=100000000 \
 RUST_LOG=warn "$TARGET/release/helpdesk" serve >/dev/null 2>"$WORK/helpdesk.log" &
-PIDS+=($!)
-for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:$APP_PORT/ready" >/dev/null && curl -sf "http://127.0.0.1:$BASE_PORT/hello" >/dev/null && break
-    sleep 0.2
-done
+APP_PID=$!
+PIDS+=($APP_PID)
+wait_for_server baseline "$BASE_PID" "$BASE_PORT" "http://127.0.0.1:$BASE_PORT/hello" "$WORK/baseline.log"
+wait_for_server helpdesk "$APP_PID" "$APP_PORT" "http://127.0.0.1:$APP_PORT/ready" "$WORK/helpdesk.log"
+servers_ok() {
+    check_server baseline "$BASE_PID" "$BASE_PORT"
+    check_server helpdesk "$APP_PID" "$APP_PORT"
+}
 API="http://127.0.0.1:$APP_PORT/api/v1"
 token() {
     curl -sf "$API/auth/login" -H 'content-type: application/json' \
@@ -126,12 +134,14 @@ threads() { if [ "$1" -ge 8 ]; then echo 2; else echo 1; fi; }
 echo "== baseline GET /hello ($LIST_CONNECTIONS connections, $DURATION)"
 wrk -t"$(threads "$LIST_CONNECTIONS")" -c"$LIST_CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$BASE_PORT/hello" \
     | tee "$WORK/hello.txt"
+check_wrk "$WORK/hello.txt" "baseline GET /hello"; servers_ok
 i=0
 for case in "${CASES[@]}"; do
     IFS='|' read -r name var conns path <<<"$case"
     echo "== $name ($conns connections, $DURATION)"
     wrk -t"$(threads "$conns")" -c"$conns" -d"$DURATION" --latency -H "Authorization: Bearer ${!var}" "$API$path" \
         | tee "$WORK/case$i.txt"
+    check_wrk "$WORK/case$i.txt" "$name"; servers_ok
     i=$((i + 1))
 done
 

@@ -8,8 +8,14 @@
 # Prints: baseline /hello, GET /api/v1/me with a JWT (and its ratio to /hello), the baseline's
 # one-INSERT POST /tickets against ticket creation (requester lookup, number, history), /health
 # latency while 50 logins run, and the server's peak resident memory.
+#
+# Both servers listen on ports the kernel picks (or APP_PORT / BASE_PORT when set, refused if
+# something listens there); each is checked to be the process holding its port before and after
+# every measurement, and a run with any answer outside 2xx fails instead of printing figures.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=api/benches/common.sh
+. "$ROOT/api/benches/common.sh"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/helpdesk-target}"
 TARGET="$CARGO_TARGET_DIR"
 BASELINE_SRC="${BASELINE_DIR:-$ROOT/../shared/bench/baseline}"
@@ -20,8 +26,8 @@ REDIS="${BENCH_REDIS:-redis://127.0.0.1:6379}"
 # algorithm on for TCP (upstream issue 4335), which stalls large statements by ~40 ms.
 # BENCH_APP_DATABASE_URL=postgres://postgres@127.0.0.1:5432/helpdesk_bench measures over TCP.
 APP_DB="${BENCH_APP_DATABASE_URL:-postgres://postgres@localhost/helpdesk_bench?host=/var/run/postgresql}"
-APP_PORT=18081
-BASE_PORT=18080
+pick_port APP_PORT
+pick_port BASE_PORT
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 
@@ -40,29 +46,45 @@ psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS baseline WITH (FORCE)" -qc "CRE
 psql "$PG/baseline" -q -f "$WORK/baseline/schema.sql" >/dev/null
 psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS helpdesk_bench WITH (FORCE)" -qc "CREATE DATABASE helpdesk_bench" >/dev/null
 
-BASELINE_BIND="127.0.0.1:$BASE_PORT" "$TARGET/baseline/release/baseline" >/dev/null 2>&1 &
-PIDS+=($!)
+BASELINE_BIND="127.0.0.1:$BASE_PORT" "$TARGET/baseline/release/baseline" >/dev/null 2>"$WORK/baseline.log" &
+BASE_PID=$!
+PIDS+=($BASE_PID)
 DATABASE_URL="$APP_DB" REDIS_URL="$REDIS" HELPDESK_REDIS_PREFIX="bench:$$:" \
 HELPDESK_BIND="127.0.0.1:$APP_PORT" HELPDESK_ADMIN_EMAIL=bench@platform.test \
 HELPDESK_ADMIN_PASSWORD=bench-password-123 HELPDESK_AUTH__LOGIN_PER_MINUTE=100000000 \
 RUST_LOG=warn "$TARGET/release/helpdesk" serve >/dev/null 2>"$WORK/helpdesk.log" &
 APP_PID=$!
 PIDS+=($APP_PID)
-for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:$APP_PORT/ready" >/dev/null && curl -sf "http://127.0.0.1:$BASE_PORT/hello" >/dev/null && break
-    sleep 0.2
-done
+wait_for_server baseline "$BASE_PID" "$BASE_PORT" "http://127.0.0.1:$BASE_PORT/hello" "$WORK/baseline.log"
+wait_for_server helpdesk "$APP_PID" "$APP_PORT" "http://127.0.0.1:$APP_PORT/ready" "$WORK/helpdesk.log"
+echo "baseline: pid $BASE_PID on port $BASE_PORT; helpdesk: pid $APP_PID on port $APP_PORT"
 
 TOKEN="$(curl -sf "http://127.0.0.1:$APP_PORT/api/v1/auth/login" -H 'content-type: application/json' \
     -d '{"email":"bench@platform.test","password":"bench-password-123"}' | sed -E 's/.*"access_token":"([^"]+)".*/\1/')"
+
+# Each measured request, once, before its run: it must answer 2xx from the server we started.
+expect_2xx "baseline GET /hello" "http://127.0.0.1:$BASE_PORT/hello"
+expect_2xx "helpdesk GET /api/v1/me" -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$APP_PORT/api/v1/me"
+expect_2xx "helpdesk GET /health" "http://127.0.0.1:$APP_PORT/health"
+expect_2xx "baseline POST /tickets" -H 'content-type: application/json' \
+    -d '{"subject":"Check","description":"x"}' "http://127.0.0.1:$BASE_PORT/tickets"
+expect_2xx "helpdesk POST /api/v1/tickets" -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+    -d '{"subject":"Check","source":"email","requester":{"email":"student@uni.example","name":"Student"}}' \
+    "http://127.0.0.1:$APP_PORT/api/v1/tickets"
+servers_ok() {
+    check_server baseline "$BASE_PID" "$BASE_PORT"
+    check_server helpdesk "$APP_PID" "$APP_PORT"
+}
 
 rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
 p99() { awk '$1 == "99%" {print $2}' "$1"; }
 
 echo "== baseline GET /hello (64 connections, $DURATION)"
 wrk -t2 -c64 -d"$DURATION" --latency "http://127.0.0.1:$BASE_PORT/hello" | tee "$WORK/hello.txt"
+check_wrk "$WORK/hello.txt" "baseline GET /hello"; servers_ok
 echo "== helpdesk GET /api/v1/me with a JWT (64 connections, $DURATION)"
 wrk -t2 -c64 -d"$DURATION" --latency -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$APP_PORT/api/v1/me" | tee "$WORK/me.txt"
+check_wrk "$WORK/me.txt" "GET /api/v1/me"; servers_ok
 RSS_ME="$(awk '/VmHWM/ {print $2}' "/proc/$APP_PID/status")"
 
 echo "== /health latency while 50 connections log in ($DURATION)"
@@ -72,14 +94,18 @@ sleep 1
 wrk -t1 -c4 -d"$DURATION" --latency "http://127.0.0.1:$APP_PORT/health" | tee "$WORK/health.txt"
 wait "$LOGIN_PID" || true
 cat "$WORK/login.txt"
+check_wrk "$WORK/health.txt" "GET /health during logins"
+check_wrk "$WORK/login.txt" "POST /api/v1/auth/login"; servers_ok
 RSS_ALL="$(awk '/VmHWM/ {print $2}' "/proc/$APP_PID/status")"
 RSS_NOW="$(awk '/VmRSS/ {print $2}' "/proc/$APP_PID/status")"
 
 echo "== baseline POST /tickets, one INSERT (32 connections, $DURATION)"
 wrk -t2 -c32 -d"$DURATION" --latency -s "$WORK/baseline/post.lua" "http://127.0.0.1:$BASE_PORT/tickets" | tee "$WORK/base-post.txt"
+check_wrk "$WORK/base-post.txt" "baseline POST /tickets"; servers_ok
 echo "== helpdesk POST /api/v1/tickets (32 connections, $DURATION)"
 wrk -t2 -c32 -d"$DURATION" --latency -s "$ROOT/api/benches/ticket.lua" -H "Authorization: Bearer $TOKEN" \
     "http://127.0.0.1:$APP_PORT/api/v1/tickets" | tee "$WORK/create.txt"
+check_wrk "$WORK/create.txt" "POST /api/v1/tickets"; servers_ok
 
 RSS_CREATE="$(awk '/VmHWM/ {print $2}' "/proc/$APP_PID/status")"
 

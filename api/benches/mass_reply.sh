@@ -8,8 +8,12 @@
 #
 # Prints: how long the POST took to answer 202 (target < 1 s) and how long until the job was
 # completed with every reply in the outbox (target < 10 s), plus the job's counters.
+# The server listens on a free port (APP_PORT when set, refused if busy) and is checked to be the
+# process holding it; every request must answer 2xx (curl -f).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=api/benches/common.sh
+. "$ROOT/api/benches/common.sh"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/helpdesk-target}"
 TARGET="$CARGO_TARGET_DIR"
 TICKETS="${TICKETS:-10000}"
@@ -18,7 +22,7 @@ REDIS="${BENCH_REDIS:-redis://127.0.0.1:6379}"
 DB=helpdesk_jobs_bench
 # Through the Unix socket, as load.sh does (sqlx leaves Nagle's algorithm on for TCP).
 APP_DB="${BENCH_APP_DATABASE_URL:-postgres://postgres@localhost/$DB?host=/var/run/postgresql}"
-APP_PORT="${APP_PORT:-18091}"
+pick_port APP_PORT
 URL="http://127.0.0.1:$APP_PORT"
 
 echo "== building (release)"
@@ -35,11 +39,9 @@ DATABASE_URL="$APP_DB" REDIS_URL="$REDIS" HELPDESK_REDIS_PREFIX="bench-jobs:$$:"
 HELPDESK_BIND="127.0.0.1:$APP_PORT" HELPDESK_ADMIN_EMAIL=bench@platform.test \
 HELPDESK_ADMIN_PASSWORD=bench-password-123 \
 RUST_LOG=warn "$TARGET/release/helpdesk" serve >/dev/null 2>"$WORK/helpdesk.log" &
-PIDS+=($!)
-for _ in $(seq 1 100); do
-    curl -sf "$URL/ready" >/dev/null && break
-    sleep 0.2
-done
+APP_PID=$!
+PIDS+=($APP_PID)
+wait_for_server helpdesk "$APP_PID" "$APP_PORT" "$URL/ready" "$WORK/helpdesk.log"
 
 TOKEN="$(curl -sf "$URL/api/v1/auth/login" -H 'content-type: application/json' \
     -d '{"email":"bench@platform.test","password":"bench-password-123"}' | sed -E 's/.*"access_token":"([^"]+)".*/\1/')"
@@ -75,6 +77,7 @@ while :; do
     sleep 0.05
 done
 END="$(date +%s.%N)"
+check_server helpdesk "$APP_PID" "$APP_PORT"
 OUTBOX="$(psql "$PG/$DB" -tAc "SELECT count(*) FROM outbox")"
 echo "$STATUS" | sed -E 's/"failures":\[.*\],//'
 

@@ -19,6 +19,8 @@
 # Every user's password is `bench-password-123`; the logins are printed at the end.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=api/benches/common.sh
+. "$ROOT/api/benches/common.sh"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/helpdesk-target}"
 TARGET="$CARGO_TARGET_DIR"
 TICKETS="${TICKETS:-1000000}"
@@ -26,7 +28,7 @@ DB_NAME="${BENCH_DB:-helpdesk_bench_1m}"
 PG="${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}"
 REDIS="${BENCH_REDIS:-redis://127.0.0.1:6379}"
 APP_DB="postgres://postgres@localhost/$DB_NAME?host=/var/run/postgresql"
-APP_PORT="${APP_PORT:-18091}"
+pick_port APP_PORT
 PASSWORD=bench-password-123
 case "$DB_NAME" in helpdesk_test_*) echo "refusing a helpdesk_test_ database name" >&2; exit 1 ;; esac
 
@@ -48,7 +50,7 @@ HELPDESK_ADMIN_PASSWORD="$PASSWORD" HELPDESK_AUTH__LOGIN_PER_MINUTE=100000000 \
 RUST_LOG=warn "$BIN" serve >/dev/null 2>"$LOG" &
 APP_PID=$!
 trap 'kill $APP_PID 2>/dev/null || true; rm -f "$LOG"' EXIT
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$APP_PORT/ready" >/dev/null && break; sleep 0.2; done
+wait_for_server helpdesk "$APP_PID" "$APP_PORT" "http://127.0.0.1:$APP_PORT/ready" "$LOG"
 API="http://127.0.0.1:$APP_PORT/api/v1"
 TOKEN="$(curl -sf "$API/auth/login" -H 'content-type: application/json' \
     -d "{\"email\":\"admin@platform.bench\",\"password\":\"$PASSWORD\"}" | jq -r .access_token)"

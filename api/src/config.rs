@@ -40,6 +40,24 @@ pub struct Settings {
     pub attachments: AttachmentSettings,
     /// Bulk jobs (bulk update and mass reply).
     pub jobs: JobSettings,
+    /// The real-time event stream.
+    pub events: EventSettings,
+}
+
+/// The real-time event stream (`GET /events`).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct EventSettings {
+    /// Streams one user or API key may hold open at once on one node (429 above).
+    pub max_streams_per_principal: usize,
+}
+
+impl Default for EventSettings {
+    fn default() -> Self {
+        Self {
+            max_streams_per_principal: 5,
+        }
+    }
 }
 
 /// Bulk jobs: how big they may be and how the background runner works them.
@@ -127,6 +145,9 @@ pub struct HttpSettings {
     pub workers: usize,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// Browser origins (`https://portal.example.org`) allowed to call the API cross-origin;
+    /// none by default.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// Where attachments are kept and what may be uploaded.
@@ -224,6 +245,7 @@ impl Default for Settings {
             http: HttpSettings::default(),
             attachments: AttachmentSettings::default(),
             jobs: JobSettings::default(),
+            events: EventSettings::default(),
         }
     }
 }
@@ -258,6 +280,7 @@ impl Default for HttpSettings {
             max_body_bytes: 1024 * 1024,
             workers: 0,
             trust_forwarded_for: false,
+            cors_allowed_origins: Vec::new(),
         }
     }
 }

@@ -66,6 +66,12 @@ pub enum ApiError {
     /// 404: no such resource in the caller's scope.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// 405: the path exists, but not with this method.
+    #[error("this path does not answer this method; it answers {allow}")]
+    MethodNotAllowed {
+        /// The methods the path answers, as the `Allow` header lists them.
+        allow: String,
+    },
     /// 409: the request conflicts with the current state.
     #[error("{detail}")]
     Conflict {
@@ -106,6 +112,14 @@ pub enum ApiError {
         retry_after: u64,
         /// The limit of the window.
         limit: u64,
+    },
+    /// 429: the caller already holds as many event streams as one principal may.
+    #[error("at most {limit} event streams may be open per user or API key; close one first")]
+    TooManyStreams {
+        /// Streams allowed per principal.
+        limit: usize,
+        /// Seconds after which trying again makes sense.
+        retry_after: u64,
     },
     /// 503: a dependency is down.
     #[error("{0}")]
@@ -168,6 +182,8 @@ impl ApiError {
             | ApiError::Conflict { code, .. }
             | ApiError::Validation { code, .. } => code,
             ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::TooManyStreams { .. } => "too_many_streams",
             ApiError::PreconditionFailed(_) => "precondition_failed",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType | ApiError::UnsupportedFileType(_) => {
@@ -210,6 +226,8 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::TooManyStreams { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -238,6 +256,12 @@ impl ResponseError for ApiError {
                 response.insert_header(("RateLimit-Limit", limit.to_string()));
                 response.insert_header(("RateLimit-Remaining", "0"));
                 response.insert_header(("RateLimit-Reset", retry_after.to_string()));
+            }
+            ApiError::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, allow.as_str()));
+            }
+            ApiError::TooManyStreams { retry_after, .. } => {
+                response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
             _ => {}
         }

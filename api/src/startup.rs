@@ -4,7 +4,11 @@ use crate::auth::password::PasswordHasher;
 use crate::cache::Cache;
 use crate::cache::per_tenant::PerTenant;
 use crate::config::Settings;
-use crate::error::{ApiError, json_error, path_error, query_error};
+use crate::error::{json_error, path_error, query_error};
+use crate::events::limit::StreamSlots;
+use crate::http::metrics::HttpMetrics;
+use crate::http::request_log::RequestLog;
+use crate::http::route_methods::RouteMethods;
 use crate::state::AppState;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -15,6 +19,7 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -201,13 +206,24 @@ impl Application {
     }
 }
 
+/// Routes served outside the OpenAPI document, with their methods, for the 405 table.
+const UNDOCUMENTED_ROUTES: [(&str, actix_web::http::Method); 4] = [
+    ("/metrics", actix_web::http::Method::GET),
+    ("/openapi.json", actix_web::http::Method::GET),
+    ("/docs", actix_web::http::Method::GET),
+    ("/docs/{_:.*}", actix_web::http::Method::GET),
+];
+
 fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
     let spec = crate::openapi::spec();
-    let metrics = actix_web_prom::PrometheusMetricsBuilder::new("helpdesk")
-        .endpoint("/metrics")
-        .mask_unmatched_patterns("UNMATCHED")
-        .build()
-        .map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
+    let route_methods = web::Data::new(RouteMethods::new(&spec, &UNDOCUMENTED_ROUTES));
+    let metrics =
+        web::Data::new(HttpMetrics::new("helpdesk").map_err(|e| anyhow::anyhow!("metrics: {e}"))?);
+    let stream_slots = web::Data::new(StreamSlots::new(
+        state.settings.events.max_streams_per_principal,
+    ));
+    let cors_origins = state.settings.http.cors_allowed_origins.clone();
+    crate::http::cors::check_origins(&cors_origins)?;
     let max_body = state.settings.http.max_body_bytes;
     let workers = state.settings.http.workers;
     let data = web::Data::new(state);
@@ -215,6 +231,9 @@ fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
         let (app, _) = App::new()
             .into_utoipa_app()
             .app_data(data.clone())
+            .app_data(metrics.clone())
+            .app_data(route_methods.clone())
+            .app_data(stream_slots.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(max_body)
@@ -225,17 +244,24 @@ fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .configure(routes)
             .split_for_parts();
+        // Middleware runs outermost last: metrics see every answer, the log span covers the
+        // rest, and the security headers reach even the CORS layer's preflight answers.
         app.service(openapi::docs_ui(spec.clone()))
-            .default_service(web::to(|| async {
-                Err::<actix_web::HttpResponse, _>(ApiError::NotFound("route"))
-            }))
+            .route("/metrics", web::get().to(crate::http::metrics::exposition))
+            .default_service(web::to(crate::http::route_methods::fallback))
             .wrap(from_fn(crate::http::input::refuse_nul))
             .wrap(from_fn(crate::http::idempotency::middleware))
             .wrap(from_fn(crate::http::rate_limit::headers))
+            .wrap(crate::http::cors::policy(&cors_origins))
             .wrap(from_fn(crate::http::request_id::echo))
-            .wrap(tracing_actix_web::TracingLogger::default())
-            .wrap(metrics.clone())
+            .wrap(from_fn(crate::http::security_headers::add))
+            .wrap(TracingLogger::<RequestLog>::new())
+            .wrap(from_fn(crate::http::metrics::record))
     })
+    // A client closing its connection ends its request at once instead of at the next write:
+    // an event stream whose tab was closed gives its slot back within moments, not at the
+    // next keep-alive comment.
+    .h1_allow_half_closed(false)
     .listen(listener)?
     .shutdown_timeout(30);
     if workers > 0 {

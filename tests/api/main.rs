@@ -12,6 +12,7 @@ mod client_history;
 mod conditional;
 mod contacts;
 mod conventions;
+mod edge;
 mod escalations;
 mod events;
 mod groups;

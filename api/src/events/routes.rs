@@ -1,6 +1,7 @@
 //! The server-sent-events stream of ticket events.
 use super::bus::TicketEvent;
-use crate::auth::principal::{Authorized, TicketsRead};
+use super::limit::StreamSlots;
+use crate::auth::principal::{Actor, Authorized, Principal, TicketsRead};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 use actix_web::web::Bytes;
@@ -18,24 +19,50 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// How often an idle stream sends a comment line, so proxies keep it open.
 const KEEPALIVE: Duration = Duration::from_secs(15);
 
+/// What a caller refused a stream is told to wait: long enough for a closed tab's stream to
+/// be noticed and its slot given back.
+const RETRY_AFTER_SECS: u64 = 15;
+
+/// Whose slots a stream counts against: the user or the API key, not the token, so that
+/// signing in again does not open more.
+fn stream_owner(principal: &Principal) -> String {
+    match &principal.actor {
+        Actor::User { id, .. } => format!("user:{id}"),
+        Actor::ApiKey { id, .. } => format!("api_key:{id}"),
+        Actor::Operator => "operator".to_owned(),
+    }
+}
+
 /// A stream (`text/event-stream`) of events about tickets in the caller's scope: `ticket.created`,
 /// `ticket.updated`, `ticket.reply`, `ticket.note` (not for client staff), `ticket.merged`,
-/// `ticket.escalated`, `ticket.routed`. The
-/// stream ends when the access token expires; reconnect with a fresh one.
+/// `ticket.escalated`, `ticket.routed`. The stream ends when the access token expires; reconnect
+/// with a fresh one. One user or API key may hold `events.max_streams_per_principal` streams at
+/// once on each node (5 unless configured); one more is a 429 with `Retry-After` until one of
+/// them is closed.
 #[utoipa::path(
     tag = "tickets",
     responses(
         (status = 200, description = "An endless stream of `event: <kind>` / `data: <json>` entries", body = TicketEvent, content_type = "text/event-stream"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The credentials lack `tickets:read`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "This user or API key already holds as many streams as allowed (`too_many_streams`)", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
     ),
     security(("bearer" = ["tickets:read"]), ("api_key" = ["tickets:read"]))
 )]
 #[get("/events")]
 async fn ticket_events(
     state: web::Data<AppState>,
+    slots: web::Data<StreamSlots>,
     auth: Authorized<TicketsRead>,
 ) -> Result<HttpResponse, ApiError> {
     let principal = auth.0;
+    let slot = slots
+        .acquire(stream_owner(&principal))
+        .ok_or(ApiError::TooManyStreams {
+            limit: slots.limit(),
+            retry_after: RETRY_AFTER_SECS,
+        })?;
     let receiver = state.events.subscribe();
     let hide_notes = principal.role() == Some(Role::ClientAdmin);
     let ends_at = principal.claims.as_ref().map(|claims| {
@@ -45,7 +72,8 @@ async fn ticket_events(
     let opening = futures_util::stream::once(async {
         Ok::<Bytes, actix_web::Error>(Bytes::from_static(b": connected\n\n"))
     });
-    let events = futures_util::stream::unfold(receiver, move |mut receiver| {
+    // The slot travels with the stream and is given back when actix drops it.
+    let events = futures_util::stream::unfold((receiver, slot), move |(mut receiver, slot)| {
         let scope = principal.scope.clone();
         async move {
             loop {
@@ -77,7 +105,7 @@ async fn ticket_events(
                         Bytes::from(format!("event: {}\ndata: {data}\n\n", event.kind))
                     }
                 };
-                return Some((Ok::<Bytes, actix_web::Error>(chunk), receiver));
+                return Some((Ok::<Bytes, actix_web::Error>(chunk), (receiver, slot)));
             }
         }
     });
