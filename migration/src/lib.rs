@@ -17,6 +17,7 @@ mod m20261130_000012_ticket_status_index;
 mod m20261130_000013_attachment_sharing;
 mod m20261201_000014_ticket_text_search;
 mod m20261201_000015_asymmetric_signing_keys;
+mod m20261201_000016_ticket_tenant_id_index;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000013_attachment_sharing::Migration),
             Box::new(m20261201_000014_ticket_text_search::Migration),
             Box::new(m20261201_000015_asymmetric_signing_keys::Migration),
+            Box::new(m20261201_000016_ticket_tenant_id_index::Migration),
         ]
     }
 }

@@ -163,7 +163,7 @@ async fn check_changes(
 /// The tickets a request names, in order, split into those in the caller's scope and those
 /// not (unknown and foreign ids alike).
 async fn targets(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     scope: &Scope,
     body: &BulkRequest,
     max: usize,

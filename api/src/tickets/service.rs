@@ -14,7 +14,7 @@ use entity::{company, group, tenant, ticket, ticket_activity, ticket_message, us
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 use serde_json::{Value, json};
 use tenants::{Scope, Scoped};
@@ -488,7 +488,7 @@ pub async fn get(
 /// # Errors
 /// 422 for a bad filter value (see [`super::criteria::condition`]).
 pub async fn list(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     scope: &Scope,
     filter: &TicketFilter,
     page: PageRequest,
@@ -496,12 +496,20 @@ pub async fn list(
     let mut query = ticket::Entity::scoped(scope)
         .order_by_desc(ticket::Column::Id)
         .limit(page.limit + 1);
-    let mut all = super::criteria::condition(filter, db.get_database_backend())?;
+    let backend = db.get_database_backend();
+    let mut all = super::criteria::condition(filter, backend)?;
     if let Some(after) = page.after {
         all = all.add(ticket::Column::Id.lt(after));
     }
     query = query.filter(all);
-    Ok(query.all(db).await?)
+    if !super::criteria::plans_per_pattern(filter, backend) {
+        return Ok(query.all(db).await?);
+    }
+    let txn = db.begin().await?;
+    super::criteria::plan_with_patterns(&txn).await?;
+    let rows = query.all(&txn).await?;
+    txn.commit().await?;
+    Ok(rows)
 }
 
 /// An edited ticket, and the origin tickets in other tenants whose status followed it (a linked

@@ -9,7 +9,7 @@ use chrono::Utc;
 use entity::{ticket, ticket_view};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, Set,
+    QuerySelect, Select, Set, TransactionTrait,
 };
 use serde_json::{Map, Value};
 use tenants::{Role, Scoped};
@@ -109,7 +109,7 @@ fn stored_filter(view: &ticket_view::Model) -> Result<TicketFilter, ApiError> {
 /// Checks filters as the ticket list would: their shape here, then the list's own value checks
 /// (tags, search text) by asking it for one row.
 async fn check_filters(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     principal: &Principal,
     filters: &Map<String, Value>,
 ) -> Result<Value, ApiError> {
@@ -153,7 +153,7 @@ fn sharing_allowed(principal: &Principal) -> Result<(), ApiError> {
 /// # Errors
 /// 403 for API keys or sharing without the role, 409 for a taken name, 422 for bad fields.
 pub async fn create(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     principal: &Principal,
     body: CreateView,
 ) -> Result<ticket_view::Model, ApiError> {
@@ -238,7 +238,7 @@ async fn editable(
 /// As [`get`]; 403 for others' views or sharing without the role, 409 for a taken name, 422
 /// for bad fields.
 pub async fn update(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     principal: &Principal,
     id: Uuid,
     body: UpdateView,
@@ -283,7 +283,7 @@ pub async fn delete(
 /// # Errors
 /// As [`get`]; 422 naming `filters.<key>` when the stored filters are no longer valid.
 pub async fn tickets(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     principal: &Principal,
     id: Uuid,
     page: PageRequest,
