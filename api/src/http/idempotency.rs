@@ -9,11 +9,9 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::Next;
-use actix_web::web::BytesMut;
-use actix_web::{HttpMessage, HttpResponse, ResponseError, web};
+use actix_web::{HttpResponse, ResponseError, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -76,20 +74,10 @@ pub async fn middleware(
     // The body is kept to fingerprint it and hand it on: JSON up to the JSON limit, an upload
     // up to the upload limit (plus room for the multipart framing).
     let limit = body_limit(&req, &state.settings);
-    let mut payload = req.take_payload();
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let Ok(chunk) = chunk else {
-            let err = ApiError::bad_request("malformed_body", "the request body could not be read");
-            return Ok(req.into_response(err.error_response()));
-        };
-        if body.len() + chunk.len() > limit {
-            let err = ApiError::PayloadTooLarge { limit };
-            return Ok(req.into_response(err.error_response()));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    let body = body.freeze();
+    let body = match super::body::read_whole(&mut req, limit).await {
+        Ok(body) => body,
+        Err(err) => return Ok(req.into_response(err.error_response())),
+    };
     let fingerprint = {
         let mut hasher = Sha256::new();
         hasher.update(req.path().as_bytes());

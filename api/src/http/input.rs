@@ -7,9 +7,8 @@ use crate::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::web::{self, BytesMut};
+use actix_web::web;
 use actix_web::{HttpMessage, ResponseError};
-use futures_util::StreamExt;
 use serde_json::Value;
 
 /// Middleware: refuses a NUL in a query parameter (name or value) or in a JSON body's strings.
@@ -29,20 +28,10 @@ pub async fn refuse_nul(
     let limit = req
         .app_data::<web::Data<AppState>>()
         .map_or(usize::MAX, |state| state.settings.http.max_body_bytes);
-    let mut payload = req.take_payload();
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let Ok(chunk) = chunk else {
-            let err = ApiError::bad_request("malformed_body", "the request body could not be read");
-            return Ok(req.into_response(err.error_response()));
-        };
-        if body.len() + chunk.len() > limit {
-            let err = ApiError::PayloadTooLarge { limit };
-            return Ok(req.into_response(err.error_response()));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    let body = body.freeze();
+    let body = match super::body::read_whole(&mut req, limit).await {
+        Ok(body) => body,
+        Err(err) => return Ok(req.into_response(err.error_response())),
+    };
     if let Some(err) = nul_in_json(&body) {
         return Ok(req.into_response(err.error_response()));
     }

@@ -2,6 +2,7 @@
 //! query parameters that must be declared, text the database can store, conditional requests,
 //! metrics, the request log, security headers, CORS and the 405/404 fallback.
 pub mod api_enum;
+pub mod body;
 pub mod conditional;
 pub mod cors;
 pub mod idempotency;
