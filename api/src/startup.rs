@@ -250,6 +250,7 @@ fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
             .route("/metrics", web::get().to(crate::http::metrics::exposition))
             .default_service(web::to(crate::http::route_methods::fallback))
             .wrap(from_fn(crate::http::input::refuse_nul))
+            .wrap(from_fn(crate::http::route_methods::head_as_get))
             .wrap(from_fn(crate::http::idempotency::middleware))
             .wrap(from_fn(crate::http::rate_limit::headers))
             .wrap(crate::http::cors::policy(&cors_origins))

@@ -117,8 +117,13 @@ async fn a_known_path_with_another_method_is_405_naming_its_methods() {
         "method_not_allowed",
     )
     .await;
-    assert_eq!(allow, "GET, POST");
-    assert!(problem["detail"].as_str().unwrap().contains("GET, POST"));
+    assert_eq!(allow, "GET, HEAD, POST");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("GET, HEAD, POST")
+    );
 
     let response = app
         .request(Method::DELETE, "/api/v1/me", None)
@@ -126,7 +131,7 @@ async fn a_known_path_with_another_method_is_405_naming_its_methods() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(response.headers()["allow"], "GET");
+    assert_eq!(response.headers()["allow"], "GET, HEAD");
 
     let ticket = format!("/api/v1/tickets/{}", Uuid::new_v4());
     let response = app
@@ -179,6 +184,59 @@ async fn every_answer_forbids_sniffing_framing_and_referrers() {
         let csp = header(headers, "content-security-policy").unwrap_or_default();
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
     }
+}
+
+#[tokio::test]
+async fn head_answers_wherever_get_does_with_its_headers_and_no_body() {
+    let app = spawn_app().await;
+    let token = app.root().await;
+    let get = app.get("/api/v1/me", &token).await;
+    let length = header(get.headers(), "content-length").map(str::to_owned);
+    let head = app
+        .request(Method::HEAD, "/api/v1/me", Some(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(
+        header(head.headers(), "content-type"),
+        Some("application/json")
+    );
+    assert_eq!(header(head.headers(), "content-length"), length.as_deref());
+    assert_eq!(header(head.headers(), "cache-control"), Some("no-store"));
+    assert!(head.bytes().await.unwrap().is_empty());
+
+    // Without a token HEAD is refused as GET would be; where GET is not answered, HEAD is not.
+    let head = app
+        .request(Method::HEAD, "/api/v1/me", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::UNAUTHORIZED);
+    let head = app
+        .request(Method::HEAD, "/api/v1/auth/login", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(header(head.headers(), "allow"), Some("POST"));
+
+    // The event stream answers its headers and ends: a HEAD holds no stream slot.
+    for _ in 0..8 {
+        let head = app
+            .request(Method::HEAD, "/api/v1/events", Some(&token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.status(), StatusCode::OK);
+        assert!(head.bytes().await.unwrap().is_empty());
+    }
+    let stream = app
+        .request(Method::GET, "/api/v1/events", Some(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
 }
 
 #[tokio::test]

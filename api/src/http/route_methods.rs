@@ -7,8 +7,10 @@
 //! OpenAPI document, which is collected from the very route table the server runs, plus the
 //! few routes served outside it.
 use crate::error::ApiError;
-use actix_web::dev::ResourceDef;
+use actix_web::body::{BodySize, BoxBody, MessageBody};
+use actix_web::dev::{ResourceDef, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
+use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, web};
 use utoipa::openapi::OpenApi;
 
@@ -63,15 +65,39 @@ impl RouteMethods {
             Method::DELETE,
             Method::OPTIONS,
         ];
+        // HEAD is answered wherever GET is (see [`head_as_get`]).
+        let answers = |method: &Method| {
+            self.routes
+                .iter()
+                .any(|(def, methods)| methods.contains(method) && def.is_match(path))
+        };
         ORDER
             .into_iter()
-            .filter(|method| {
-                self.routes
-                    .iter()
-                    .any(|(def, methods)| methods.contains(method) && def.is_match(path))
-            })
+            .filter(|method| answers(method) || (*method == Method::HEAD && answers(&Method::GET)))
             .collect()
     }
+}
+
+/// Answers HEAD wherever GET is answered, as RFC 9110 (9.1) asks of every server: the request
+/// is routed as the GET it mirrors and the connection sends the answer's headers without its
+/// body. A streamed answer (the event stream) is replaced by no body at all, so a HEAD holds no
+/// stream open.
+///
+/// # Errors
+/// Whatever the rest of the chain fails with.
+pub async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let head = req.method() == Method::HEAD;
+    if head {
+        req.head_mut().method = Method::GET;
+    }
+    let res = next.call(req).await?.map_into_boxed_body();
+    if head && matches!(res.response().body().size(), BodySize::Stream) {
+        return Ok(res.map_body(|_, _| BoxBody::new(actix_web::body::None::new())));
+    }
+    Ok(res)
 }
 
 /// The default service: 405 with `Allow` for a known path, 404 otherwise.
@@ -118,13 +144,13 @@ mod tests {
         let table = table();
         assert_eq!(
             table.allowed("/api/v1/tickets"),
-            vec![Method::GET, Method::POST]
+            vec![Method::GET, Method::HEAD, Method::POST]
         );
         assert_eq!(
             table.allowed("/api/v1/tickets/bulk"),
-            vec![Method::GET, Method::POST, Method::PATCH]
+            vec![Method::GET, Method::HEAD, Method::POST, Method::PATCH]
         );
-        assert_eq!(table.allowed("/metrics"), vec![Method::GET]);
+        assert_eq!(table.allowed("/metrics"), vec![Method::GET, Method::HEAD]);
         assert!(table.allowed("/api/v1/nothing").is_empty());
         assert!(table.allowed("/api/v1/tickets/1/2").is_empty());
     }
