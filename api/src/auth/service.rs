@@ -217,8 +217,7 @@ pub async fn refresh(
         .await?;
     if claimed.rows_affected == 0 {
         // Someone else holds a copy: end the session, its access tokens included.
-        revoke_family(state, found.family_id).await?;
-        revocation::end_session(&state.cache, found.family_id, state.keys.access_ttl()).await?;
+        end_session(state, found.user_id, found.family_id).await?;
         tracing::warn!(user_id = %found.user_id, family = %found.family_id, "refresh token reused; session family revoked");
         return Err(ApiError::unauthorized(
             "refresh_token_reused",
@@ -242,13 +241,17 @@ pub async fn refresh(
     issue(state, &account, found.family_id).await
 }
 
-async fn revoke_family(state: &AppState, family: Uuid) -> Result<(), ApiError> {
+/// Ends one session: its refresh tokens are revoked and every access token issued in it is
+/// refused from now on, not only at expiry.
+async fn end_session(state: &AppState, user_id: Uuid, session: Uuid) -> Result<(), ApiError> {
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
-        .filter(refresh_token::Column::FamilyId.eq(family))
+        .filter(refresh_token::Column::UserId.eq(user_id))
+        .filter(refresh_token::Column::FamilyId.eq(session))
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(&state.db)
         .await?;
+    revocation::end_session(&state.cache, session, state.keys.access_ttl()).await?;
     Ok(())
 }
 
@@ -290,15 +293,8 @@ pub async fn logout(
             sessions.push(found.family_id);
         }
     }
-    for sid in sessions {
-        refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
-            .filter(refresh_token::Column::UserId.eq(claims.sub))
-            .filter(refresh_token::Column::FamilyId.eq(sid))
-            .filter(refresh_token::Column::RevokedAt.is_null())
-            .exec(&state.db)
-            .await?;
-        revocation::end_session(&state.cache, sid, state.keys.access_ttl()).await?;
+    for session in sessions {
+        end_session(state, claims.sub, session).await?;
     }
     Ok(())
 }

@@ -291,7 +291,7 @@ async fn open_linked(
         ));
     }
     if let Some(note) = note {
-        let (html, text) = tickets::render_body(&note)?;
+        let (html, text) = crate::tickets::html::render_body(&note)?;
         copies.push(copied_message(
             Uuid::now_v7(),
             &linked,

@@ -6,7 +6,10 @@ use crate::error::ApiError;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use serde::de::DeserializeOwned;
+use std::any::TypeId;
+use std::collections::HashMap;
 use std::future::{Ready, ready};
+use std::sync::{Arc, LazyLock, RwLock};
 use utoipa::IntoParams;
 use utoipa::openapi::path::ParameterIn;
 
@@ -29,14 +32,14 @@ impl<T> std::ops::Deref for Query<T> {
     }
 }
 
-impl<T: DeserializeOwned + IntoParams> FromRequest for Query<T> {
+impl<T: DeserializeOwned + IntoParams + 'static> FromRequest for Query<T> {
     type Error = actix_web::Error;
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let query = req.query_string();
         ready(
-            refuse_undeclared(query, &names::<T>())
+            refuse_undeclared(query, &[&names::<T>()])
                 .and_then(|()| parse(query))
                 .map(Query)
                 .map_err(Into::into),
@@ -53,20 +56,19 @@ pub struct ListQuery<F> {
     pub filter: F,
 }
 
-impl<F: DeserializeOwned + IntoParams> FromRequest for ListQuery<F> {
+impl<F: DeserializeOwned + IntoParams + 'static> FromRequest for ListQuery<F> {
     type Error = actix_web::Error;
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let query = req.query_string();
-        let mut declared = names::<PageQuery>();
-        declared.extend(names::<F>());
-        let parsed = refuse_undeclared(query, &declared).and_then(|()| {
-            Ok(ListQuery {
-                page: parse(query)?,
-                filter: parse(query)?,
-            })
-        });
+        let parsed =
+            refuse_undeclared(query, &[&names::<PageQuery>(), &names::<F>()]).and_then(|()| {
+                Ok(ListQuery {
+                    page: parse(query)?,
+                    filter: parse(query)?,
+                })
+            });
         ready(parsed.map_err(Into::into))
     }
 }
@@ -76,16 +78,32 @@ impl<F: DeserializeOwned + IntoParams> FromRequest for ListQuery<F> {
 #[into_params(parameter_in = Query)]
 pub struct NoFilter {}
 
-/// The parameter names `T` declares.
-fn names<T: IntoParams>() -> Vec<String> {
-    T::into_params(|| Some(ParameterIn::Query))
+/// The parameter names `T` declares. Building them means building `T`'s whole OpenAPI
+/// parameter list, so each type's names are built once per process, not on every request.
+fn names<T: IntoParams + 'static>() -> Arc<[String]> {
+    static NAMES: LazyLock<RwLock<HashMap<TypeId, Arc<[String]>>>> =
+        LazyLock::new(Default::default);
+    let key = TypeId::of::<T>();
+    if let Some(known) = NAMES
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&key)
+    {
+        return Arc::clone(known);
+    }
+    let built: Arc<[String]> = T::into_params(|| Some(ParameterIn::Query))
         .into_iter()
         .map(|p| p.name)
-        .collect()
+        .collect();
+    NAMES
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(key, Arc::clone(&built));
+    built
 }
 
-/// 400 naming every parameter of `query` that is not in `declared`.
-fn refuse_undeclared(query: &str, declared: &[String]) -> Result<(), ApiError> {
+/// 400 naming every parameter of `query` that none of the `declared` lists holds.
+fn refuse_undeclared(query: &str, declared: &[&[String]]) -> Result<(), ApiError> {
     if query.is_empty() {
         return Ok(());
     }
@@ -93,7 +111,8 @@ fn refuse_undeclared(query: &str, declared: &[String]) -> Result<(), ApiError> {
         .map_err(|err| ApiError::bad_request("invalid_query", err.to_string()))?;
     let mut unknown: Vec<&str> = Vec::new();
     for (name, _) in pairs.iter() {
-        if !declared.contains(name) && !unknown.contains(&name.as_str()) {
+        let known = declared.iter().any(|names| names.contains(name));
+        if !known && !unknown.contains(&name.as_str()) {
             unknown.push(name);
         }
     }
@@ -107,7 +126,10 @@ fn refuse_undeclared(query: &str, declared: &[String]) -> Result<(), ApiError> {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let accepted: Vec<&str> = declared.iter().map(String::as_str).collect();
+    let accepted: Vec<&str> = declared
+        .iter()
+        .flat_map(|names| names.iter().map(String::as_str))
+        .collect();
     let accepted = if accepted.is_empty() {
         "none".to_owned()
     } else {
@@ -142,8 +164,8 @@ mod tests {
     #[test]
     fn undeclared_names_are_named() {
         let declared = names::<Filter>();
-        assert!(refuse_undeclared("status=open", &declared).is_ok());
-        let err = refuse_undeclared("stauts=open&x=1&x=2", &declared).unwrap_err();
+        assert!(refuse_undeclared("status=open", &[&declared]).is_ok());
+        let err = refuse_undeclared("stauts=open&x=1&x=2", &[&declared]).unwrap_err();
         assert_eq!(err.code(), "unknown_parameter");
         let detail = err.to_string();
         assert!(detail.contains("`stauts`, `x`"), "{detail}");

@@ -260,7 +260,7 @@ pub async fn accept(
             ));
         }
         check_template(&reply.body)?;
-        crate::tickets::service::render_body(&reply.body)
+        crate::tickets::html::render_body(&reply.body)
             .map_err(|err| ApiError::invalid("reply.body", err.to_string()))?;
     }
     let max = state.settings.jobs.max_tickets;

@@ -764,8 +764,6 @@ fn may_take_over(role: Option<tenants::Role>) -> bool {
     )
 }
 
-pub use super::html::render_body;
-
 /// A new reply or note, and the origin tickets it reached in other tenants (a linked ticket's
 /// public reply arrives on its origin as a note), so the handler can announce each after the
 /// commit.
@@ -811,7 +809,7 @@ pub async fn add_message_with_attachments(
             "client staff read tickets but do not answer them",
         ));
     }
-    let (html, text) = render_body(body)?;
+    let (html, text) = super::html::render_body(body)?;
     let scope = &principal.scope;
     let found = unmerged(get(db, scope, id).await?)?;
     let now = Utc::now();
