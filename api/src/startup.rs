@@ -137,6 +137,7 @@ pub async fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
         tenant_facts: Arc::default(),
         storage,
         job_wakeup: Arc::default(),
+        word_sample: Arc::default(),
     })
 }
 

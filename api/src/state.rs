@@ -50,6 +50,8 @@ pub struct AppState {
     pub storage: Arc<dyn crate::attachments::storage::Storage>,
     /// Wakes this node's job runner when a job is accepted here.
     pub job_wakeup: Arc<tokio::sync::Notify>,
+    /// Which words of a search are rare, for the ticket list's search plan.
+    pub word_sample: Arc<crate::tickets::word_sample::WordSample>,
 }
 
 impl AppState {

@@ -1049,6 +1049,53 @@ async fn search_matches_every_word_and_tags_exactly_never_as_patterns() {
     assert_eq!(items[0]["subject"], "Exam room: camera dark");
 }
 
+#[tokio::test]
+async fn a_word_with_punctuation_or_short_parts_matches_as_written() {
+    // On PostgreSQL such a word is looked up through its long parts (`4821`) and then matched
+    // exactly; the answer must be what matching the whole word gives.
+    let app = spawn_app().await;
+    let tree = app.tree().await;
+    let agent = &tree.agent_a;
+    for subject in [
+        "Exam code EX-4821: camera dark",
+        "Exam code ex-4822, camera fine",
+        "Exam ex 4821 camera",
+        "Code 4821-ex camera",
+        "ana@uni-a.example asks",
+    ] {
+        new_ticket(
+            &app,
+            agent,
+            json!({"subject": subject, "requester": {"email": "ana@uni-a.example"}}),
+        )
+        .await;
+    }
+    let first = set(&["Exam code EX-4821: camera dark"]);
+    assert_eq!(subjects(&app, agent, "q=ex-4821").await, first);
+    assert_eq!(subjects(&app, agent, "q=camera%20EX-4821").await, first);
+    assert_eq!(subjects(&app, agent, "q=4821:").await, first);
+    assert_eq!(
+        subjects(&app, agent, "q=x-48").await,
+        set(&[
+            "Exam code EX-4821: camera dark",
+            "Exam code ex-4822, camera fine"
+        ])
+    );
+    assert_eq!(
+        subjects(&app, agent, "q=4821").await,
+        set(&[
+            "Exam code EX-4821: camera dark",
+            "Exam ex 4821 camera",
+            "Code 4821-ex camera"
+        ])
+    );
+    assert_eq!(
+        subjects(&app, agent, "q=ana@uni-a.example").await,
+        set(&["ana@uni-a.example asks"])
+    );
+    assert_eq!(subjects(&app, agent, "q=ex-4821%20fine").await, set(&[]));
+}
+
 async fn post_reply(app: &TestApp, token: &str, ticket: &Value, html: &str) -> reqwest::Response {
     app.post(
         &format!("/api/v1/tickets/{}/replies", ticket["id"].as_str().unwrap()),

@@ -164,6 +164,7 @@ async fn check_changes(
 /// not (unknown and foreign ids alike).
 async fn targets(
     db: &(impl ConnectionTrait + TransactionTrait),
+    words: &crate::tickets::word_sample::WordSample,
     scope: &Scope,
     body: &BulkRequest,
     max: usize,
@@ -208,7 +209,8 @@ async fn targets(
                 after: None,
             };
             let rows =
-                crate::tickets::service::list(db, scope, &filter.clone().into(), page).await?;
+                crate::tickets::service::list(db, words, scope, &filter.clone().into(), page)
+                    .await?;
             if rows.len() > max {
                 return Err(too_many("filter", max));
             }
@@ -264,7 +266,7 @@ pub async fn accept(
             .map_err(|err| ApiError::invalid("reply.body", err.to_string()))?;
     }
     let max = state.settings.jobs.max_tickets;
-    let targets = targets(db, scope, &body, max).await?;
+    let targets = targets(db, &state.word_sample, scope, &body, max).await?;
 
     let (role, actor_name, actor_email) = match &principal.actor {
         Actor::User {

@@ -5,4 +5,5 @@ pub mod dto;
 pub mod html;
 pub mod routes;
 pub mod service;
+pub mod word_sample;
 pub mod writer;

@@ -99,7 +99,7 @@ async fn list_tickets(
     let ListQuery { page, filter } = query;
     let page = page.parse()?;
     let scope = state.with_support_reach(&auth.scope).await?;
-    let rows = service::list(&state.db, &scope, &filter, page).await?;
+    let rows = service::list(&state.db, &state.word_sample, &scope, &filter, page).await?;
     Ok(pagination::respond(
         &req,
         page,

@@ -489,6 +489,7 @@ pub async fn get(
 /// 422 for a bad filter value (see [`super::criteria::condition`]).
 pub async fn list(
     db: &(impl ConnectionTrait + TransactionTrait),
+    words: &super::word_sample::WordSample,
     scope: &Scope,
     filter: &TicketFilter,
     page: PageRequest,
@@ -497,7 +498,12 @@ pub async fn list(
         .order_by_desc(ticket::Column::Id)
         .limit(page.limit + 1);
     let backend = db.get_database_backend();
-    let mut all = super::criteria::condition(filter, backend)?;
+    let searched = match filter.q.as_deref() {
+        Some(q) => super::criteria::search_words(q)?,
+        None => Vec::new(),
+    };
+    let counts = words.counts(db, &searched).await?;
+    let mut all = super::criteria::condition(filter, backend, &counts)?;
     if let Some(after) = page.after {
         all = all.add(ticket::Column::Id.lt(after));
     }

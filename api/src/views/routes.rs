@@ -172,7 +172,14 @@ async fn view_tickets(
     let page = page.parse()?;
     let mut principal = auth.0.clone();
     principal.scope = state.with_support_reach(&principal.scope).await?;
-    let rows = service::tickets(&state.db, &principal, id.into_inner(), page).await?;
+    let rows = service::tickets(
+        &state.db,
+        &state.word_sample,
+        &principal,
+        id.into_inner(),
+        page,
+    )
+    .await?;
     Ok(pagination::respond(
         &req,
         page,

@@ -107,20 +107,13 @@ fn stored_filter(view: &ticket_view::Model) -> Result<TicketFilter, ApiError> {
 }
 
 /// Checks filters as the ticket list would: their shape here, then the list's own value checks
-/// (tags, search text) by asking it for one row.
-async fn check_filters(
-    db: &(impl ConnectionTrait + TransactionTrait),
-    principal: &Principal,
+/// (tags, search text) in the one reader of ticket criteria.
+fn check_filters(
+    backend: sea_orm::DbBackend,
     filters: &Map<String, Value>,
 ) -> Result<Value, ApiError> {
     let (filter, clean) = parse_filters(filters)?;
-    let probe = PageRequest {
-        limit: 1,
-        after: None,
-    };
-    crate::tickets::service::list(db, &principal.scope, &filter, probe)
-        .await
-        .map_err(under_filters)?;
+    crate::tickets::criteria::condition(&filter, backend, &[]).map_err(under_filters)?;
     Ok(clean)
 }
 
@@ -162,7 +155,7 @@ pub async fn create(
         sharing_allowed(principal)?;
     }
     let name = check_name(&body.name)?;
-    let filters = check_filters(db, principal, &body.filters).await?;
+    let filters = check_filters(db.get_database_backend(), &body.filters)?;
     let now = Utc::now();
     ticket_view::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -249,7 +242,7 @@ pub async fn update(
         active.name = Set(check_name(&name)?);
     }
     if let Some(filters) = body.filters {
-        active.filters = Set(check_filters(db, principal, &filters).await?);
+        active.filters = Set(check_filters(db.get_database_backend(), &filters)?);
     }
     if let Some(shared) = body.shared {
         if shared {
@@ -284,13 +277,14 @@ pub async fn delete(
 /// As [`get`]; 422 naming `filters.<key>` when the stored filters are no longer valid.
 pub async fn tickets(
     db: &(impl ConnectionTrait + TransactionTrait),
+    words: &crate::tickets::word_sample::WordSample,
     principal: &Principal,
     id: Uuid,
     page: PageRequest,
 ) -> Result<Vec<ticket::Model>, ApiError> {
     let found = get(db, principal, id).await?;
     let filter = stored_filter(&found)?;
-    crate::tickets::service::list(db, &principal.scope, &filter, page)
+    crate::tickets::service::list(db, words, &principal.scope, &filter, page)
         .await
         .map_err(under_filters)
 }
