@@ -23,9 +23,14 @@ fn bench_auth(c: &mut Criterion) {
         let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
         migration::Migrator::up(&db, None).await.unwrap();
         let kek = api::auth::key_encryption::KeyEncryptionKey::from_bytes([7; 32]);
-        let keys = KeyRing::load(&db, Duration::from_secs(900), kek)
-            .await
-            .unwrap();
+        let keys = KeyRing::load(
+            &db,
+            Duration::from_secs(900),
+            kek,
+            api::clock::Clock::system(),
+        )
+        .await
+        .unwrap();
         let cache = Cache::connect(None, "bench:").await.unwrap();
         (keys, cache)
     });

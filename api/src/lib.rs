@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cache;
 pub mod calendars;
 pub mod cli;
+pub mod clock;
 pub mod companies;
 pub mod config;
 pub mod contacts;

@@ -90,8 +90,15 @@ pub async fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
     )
     .await?;
     let kek = crate::auth::key_encryption::KeyEncryptionKey::resolve(&settings)?;
+    let clock = crate::clock::Clock::system();
     let keys = Arc::new(
-        KeyRing::load(&db, Duration::from_secs(settings.auth.access_ttl_secs), kek).await?,
+        KeyRing::load(
+            &db,
+            Duration::from_secs(settings.auth.access_ttl_secs),
+            kek,
+            clock.clone(),
+        )
+        .await?,
     );
     spawn_key_refresh(Arc::downgrade(&keys), db.clone());
     let concurrency = match settings.auth.hash_concurrency {
@@ -125,6 +132,7 @@ pub async fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
     crate::cache::per_tenant::follow(&field_definitions, &events);
     crate::cache::per_tenant::follow(&support_reach, &events);
     Ok(AppState {
+        clock,
         events,
         field_definitions,
         support_reach,

@@ -27,6 +27,8 @@ pub struct TenantFacts {
 pub struct AppState {
     /// Database pool.
     pub db: DatabaseConnection,
+    /// The time everything here reads (the system clock, moved by tests).
+    pub clock: crate::clock::Clock,
     /// Shared counters, deny-list and idempotency records.
     pub cache: Cache,
     /// JWT signing keys.

@@ -308,8 +308,9 @@ async fn an_upload_over_the_json_limit_is_idempotent_with_a_key() {
 
 #[tokio::test]
 async fn uploads_no_message_took_are_removed_after_their_time() {
-    // Uploads wait 2 s for a message; the sweeper looks every second.
-    let app = spawn_app_with(|s| s.attachments.unsent_ttl_secs = 2).await;
+    // Uploads wait a day for a message (the default); the test moves the server's clock past
+    // it and sweeps as the sweeper's next round would, instead of waiting.
+    let app = spawn_app().await;
     let tree = app.tree().await;
     let ticket = new_ticket(&app, &tree.agent_a, None).await;
     let sent = upload_text(&app, &tree.agent_a, &ticket, "sent with a reply").await;
@@ -324,15 +325,21 @@ async fn uploads_no_message_took_are_removed_after_their_time() {
     assert_eq!(reply.status(), StatusCode::CREATED);
     assert_eq!(files_under(&app.attachments_dir()).len(), 2);
     let unsent_url = format!("/api/v1/attachments/{}", unsent["id"].as_str().unwrap());
-    let mut gone = false;
-    for _ in 0..100 {
-        if app.get(&unsent_url, &tree.agent_a).await.status() == StatusCode::NOT_FOUND {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(gone, "the unsent upload is still there after 10 s");
+    let sweep = || api::attachments::sweeper::sweep_due(&app.state);
+    app.state.clock.advance(chrono::TimeDelta::hours(23));
+    assert_eq!(sweep().await.unwrap(), 0, "nothing is due before a day");
+    // The agent's access token expired with the clock's move: a new login reads on.
+    let agent = app.login("agent@a.test", tests::PASSWORD).await.access;
+    assert_eq!(app.get(&unsent_url, &agent).await.status(), StatusCode::OK);
+    app.state
+        .clock
+        .advance(chrono::TimeDelta::hours(1) + chrono::TimeDelta::seconds(1));
+    assert_eq!(sweep().await.unwrap(), 1);
+    let agent = app.login("agent@a.test", tests::PASSWORD).await.access;
+    assert_eq!(
+        app.get(&unsent_url, &agent).await.status(),
+        StatusCode::NOT_FOUND
+    );
     // Its bytes went with it; the sent file stays, bytes and all.
     assert_eq!(attachment_rows(&app).await, 1);
     assert_eq!(files_under(&app.attachments_dir()).len(), 1);
@@ -342,7 +349,7 @@ async fn uploads_no_message_took_are_removed_after_their_time() {
                 "/api/v1/attachments/{}/content",
                 sent["id"].as_str().unwrap()
             ),
-            &tree.agent_a,
+            &agent,
         )
         .await;
     assert_eq!(content.status(), StatusCode::OK);

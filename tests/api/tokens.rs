@@ -180,3 +180,48 @@ async fn the_database_holds_the_private_key_sealed_under_the_key_encryption_key(
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn access_tokens_expire_by_the_servers_clock_and_refresh_tokens_outlive_them() {
+    let app = spawn_app().await;
+    let tokens = app.login(ROOT_EMAIL, PASSWORD).await;
+    assert_eq!(
+        app.get("/api/v1/me", &tokens.access).await.status(),
+        StatusCode::OK
+    );
+    // 15 minutes of life and 5 s of leeway: still good at 15 minutes, refused after.
+    app.state.clock.advance(chrono::TimeDelta::seconds(900));
+    assert_eq!(
+        app.get("/api/v1/me", &tokens.access).await.status(),
+        StatusCode::OK
+    );
+    app.state.clock.advance(chrono::TimeDelta::seconds(6));
+    tests::assert_problem(
+        app.get("/api/v1/me", &tokens.access).await,
+        StatusCode::UNAUTHORIZED,
+        "token_expired",
+    )
+    .await;
+    // The session lives on: its refresh token gives an access token valid at the new time.
+    let refreshed = body(
+        app.request(Method::POST, "/api/v1/auth/refresh", None)
+            .json(&json!({"refresh_token": tokens.refresh}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let access = refreshed["access_token"]
+        .as_str()
+        .expect("a new access token");
+    assert_eq!(app.get("/api/v1/me", access).await.status(), StatusCode::OK);
+    // A month on, the refresh token has expired as well.
+    app.state.clock.advance(chrono::TimeDelta::days(31));
+    let late = app
+        .request(Method::POST, "/api/v1/auth/refresh", None)
+        .json(&json!({"refresh_token": refreshed["refresh_token"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(late.status(), StatusCode::UNAUTHORIZED);
+}

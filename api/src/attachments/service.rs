@@ -11,7 +11,6 @@ use crate::state::AppState;
 use crate::tickets::dto::MessageDto;
 use actix_multipart::{Multipart, MultipartError};
 use actix_web::web::{Bytes, BytesMut};
-use chrono::Utc;
 use entity::{attachment, ticket, ticket_message};
 use futures_util::StreamExt;
 use sea_orm::sea_query::Expr;
@@ -233,7 +232,7 @@ pub async fn store(
     target: &ticket::Model,
     files: Vec<IncomingFile>,
 ) -> Result<Vec<attachment::Model>, ApiError> {
-    let now = Utc::now();
+    let now = state.clock.now();
     let mut written: Vec<String> = Vec::new();
     let mut rows = Vec::new();
     for file in files {

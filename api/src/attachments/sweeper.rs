@@ -24,21 +24,30 @@ pub fn spawn(state: AppState) {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(every).await;
-            // A waiting time too long to subtract from now keeps everything.
-            let Some(before) = i64::try_from(ttl)
-                .ok()
-                .and_then(TimeDelta::try_seconds)
-                .and_then(|age| Utc::now().checked_sub_signed(age))
-            else {
-                continue;
-            };
-            match sweep(&state, before).await {
+            match sweep_due(&state).await {
                 Ok(0) => {}
                 Ok(removed) => tracing::info!(removed, "removed uploads that were never sent"),
                 Err(err) => tracing::warn!(error = ?err, "could not sweep unsent uploads"),
             }
         }
     });
+}
+
+/// Removes the uploads whose waiting time has passed by the service's clock; answers how many.
+///
+/// # Errors
+/// As [`sweep`].
+pub async fn sweep_due(state: &AppState) -> Result<usize, ApiError> {
+    let ttl = state.settings.attachments.unsent_ttl_secs;
+    // A waiting time too long to subtract from now keeps everything.
+    let Some(before) = i64::try_from(ttl)
+        .ok()
+        .and_then(TimeDelta::try_seconds)
+        .and_then(|age| state.clock.now().checked_sub_signed(age))
+    else {
+        return Ok(0);
+    };
+    sweep(state, before).await
 }
 
 /// Removes every upload no message took that was stored before `before`; answers how many.

@@ -5,10 +5,11 @@
 #![allow(clippy::disallowed_methods)] // signing keys are deployment-wide, not tenant-owned
 
 use super::key_encryption::KeyEncryptionKey;
+use crate::clock::Clock;
 use anyhow::Context;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use dashmap::DashMap;
 use entity::signing_key;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -118,6 +119,8 @@ pub struct KeyRing {
     /// Tokens whose signature and claims were checked on this node, by their exact text:
     /// an Ed25519 verification costs tens of microseconds, a lookup well under one.
     verified: DashMap<Box<str>, Claims>,
+    /// Where `exp` and `nbf` are compared with.
+    clock: Clock,
 }
 
 impl KeyRing {
@@ -129,12 +132,13 @@ impl KeyRing {
         db: &impl ConnectionTrait,
         access_ttl: Duration,
         kek: KeyEncryptionKey,
+        clock: Clock,
     ) -> anyhow::Result<Self> {
-        let keys = match read_keys(db, access_ttl, &kek).await? {
+        let keys = match read_keys(db, access_ttl, &kek, clock.now()).await? {
             Some(keys) => keys,
             None => {
-                insert_key(db, &kek).await?;
-                read_keys(db, access_ttl, &kek)
+                insert_key(db, &kek, clock.now()).await?;
+                read_keys(db, access_ttl, &kek, clock.now())
                     .await?
                     .context("no signing key after creating one")?
             }
@@ -142,8 +146,9 @@ impl KeyRing {
         let mut validation = Validation::new(ALGORITHM);
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "sub", "iss"]);
-        validation.validate_nbf = true;
-        validation.leeway = CLOCK_LEEWAY_SECS;
+        // The time claims are compared with the service's clock below, not the system's.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         Ok(Self {
             keys: RwLock::new(keys),
             kek,
@@ -151,6 +156,7 @@ impl KeyRing {
             access_ttl,
             validation,
             verified: DashMap::new(),
+            clock,
         })
     }
 
@@ -173,7 +179,7 @@ impl KeyRing {
     /// # Errors
     /// Names why the token is refused.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        let now = Utc::now().timestamp();
+        let now = self.clock.now().timestamp();
         if let Some(claims) = self.verified.get(token).map(|entry| entry.value().clone()) {
             if now > claims.exp.saturating_add(leeway()) {
                 self.verified.remove(token);
@@ -182,6 +188,12 @@ impl KeyRing {
             return Ok(claims);
         }
         let claims = self.verify_signature(token)?;
+        if now > claims.exp.saturating_add(leeway()) {
+            return Err(TokenError::Expired);
+        }
+        if now < claims.nbf.saturating_sub(leeway()) {
+            return Err(TokenError::NotYetValid);
+        }
         check_lifetime(&claims, now, self.access_ttl)?;
         self.remember(token, &claims, now);
         Ok(claims)
@@ -248,7 +260,7 @@ impl KeyRing {
     /// # Errors
     /// Fails when the database does or the current key cannot be opened.
     pub async fn reload(&self, db: &impl ConnectionTrait) -> anyhow::Result<()> {
-        if let Some(keys) = read_keys(db, self.access_ttl, &self.kek).await? {
+        if let Some(keys) = read_keys(db, self.access_ttl, &self.kek, self.clock.now()).await? {
             *self
                 .keys
                 .write()
@@ -265,12 +277,12 @@ impl KeyRing {
         signing_key::Entity::update_many()
             .col_expr(
                 signing_key::Column::RetiredAt,
-                sea_orm::sea_query::Expr::value(Utc::now()),
+                sea_orm::sea_query::Expr::value(self.clock.now()),
             )
             .filter(signing_key::Column::RetiredAt.is_null())
             .exec(db)
             .await?;
-        let kid = insert_key(db, &self.kek).await?;
+        let kid = insert_key(db, &self.kek, self.clock.now()).await?;
         self.reload(db).await?;
         Ok(kid)
     }
@@ -313,7 +325,11 @@ pub fn check_lifetime(claims: &Claims, now: i64, access_ttl: Duration) -> Result
     }
 }
 
-async fn insert_key(db: &impl ConnectionTrait, kek: &KeyEncryptionKey) -> anyhow::Result<String> {
+async fn insert_key(
+    db: &impl ConnectionTrait,
+    kek: &KeyEncryptionKey,
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
     let seed: [u8; 32] = rand::rng().random();
     let public = ed25519_dalek::SigningKey::from_bytes(&seed)
         .verifying_key()
@@ -324,7 +340,7 @@ async fn insert_key(db: &impl ConnectionTrait, kek: &KeyEncryptionKey) -> anyhow
         algorithm: Set(ALGORITHM_NAME.to_owned()),
         public_key: Set(URL_SAFE_NO_PAD.encode(public)),
         private_key: Set(kek.seal(&kid, &seed)?),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         retired_at: Set(None),
     }
     .insert(db)
@@ -336,8 +352,9 @@ async fn read_keys(
     db: &impl ConnectionTrait,
     access_ttl: Duration,
     kek: &KeyEncryptionKey,
+    now: DateTime<Utc>,
 ) -> anyhow::Result<Option<Keys>> {
-    let oldest_useful = Utc::now()
+    let oldest_useful = now
         - chrono::Duration::from_std(access_ttl)?
         - chrono::Duration::seconds(LIFETIME_LEEWAY_SECS);
     let rows = signing_key::Entity::find()
@@ -391,7 +408,13 @@ mod tests {
         options.max_connections(1).sqlx_logging(false);
         let db = sea_orm::Database::connect(options).await?;
         migration::Migrator::up(&db, None).await?;
-        let ring = KeyRing::load(&db, access_ttl, KeyEncryptionKey::from_bytes([3; 32])).await?;
+        let ring = KeyRing::load(
+            &db,
+            access_ttl,
+            KeyEncryptionKey::from_bytes([3; 32]),
+            Clock::system(),
+        )
+        .await?;
         Ok((db, ring))
     }
 
@@ -457,7 +480,8 @@ mod tests {
             KeyRing::load(
                 &db,
                 Duration::from_secs(900),
-                KeyEncryptionKey::from_bytes([4; 32])
+                KeyEncryptionKey::from_bytes([4; 32]),
+                Clock::system(),
             )
             .await
             .is_err()

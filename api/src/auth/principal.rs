@@ -9,7 +9,6 @@ use crate::http::rate_limit::RateLimitInfo;
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
-use chrono::Utc;
 use entity::api_key;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
@@ -324,7 +323,7 @@ async fn from_api_key(state: &AppState, key: &str) -> Result<(Principal, RateLim
             "the API key has been revoked",
         ));
     }
-    let now = Utc::now();
+    let now = state.clock.now();
     if found.expires_at.is_some_and(|at| at <= now) {
         return Err(ApiError::unauthorized(
             "api_key_expired",
@@ -361,7 +360,7 @@ async fn from_api_key(state: &AppState, key: &str) -> Result<(Principal, RateLim
         let row = found.clone();
         tokio::spawn(async move {
             let mut active: api_key::ActiveModel = row.into();
-            active.last_used_at = Set(Some(Utc::now()));
+            active.last_used_at = Set(Some(now));
             if let Err(err) = active.update(&db).await {
                 tracing::warn!(error = ?err, "could not record API key use");
             }

@@ -6,7 +6,7 @@ use super::jwt::{Claims, ISSUER};
 use super::revocation;
 use crate::error::ApiError;
 use crate::state::AppState;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::{password_reset, refresh_token, user};
 use rand::Rng;
 use sea_orm::sea_query::Expr;
@@ -140,7 +140,7 @@ pub async fn issue(
         .role
         .parse()
         .map_err(|e: String| ApiError::Internal(anyhow::anyhow!(e)))?;
-    let now = Utc::now();
+    let now = state.clock.now();
     let ttl = state.keys.access_ttl();
     let ttl_secs = i64::try_from(ttl.as_secs()).unwrap_or(900);
     let claims = Claims {
@@ -207,7 +207,7 @@ pub async fn refresh(
             "this session has been ended; sign in again",
         ));
     }
-    let now = Utc::now();
+    let now = state.clock.now();
     // Claim the token atomically: of two concurrent uses only one can flip `used_at`.
     let claimed = refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
@@ -245,7 +245,10 @@ pub async fn refresh(
 /// refused from now on, not only at expiry.
 async fn end_session(state: &AppState, user_id: Uuid, session: Uuid) -> Result<(), ApiError> {
     refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
+        .col_expr(
+            refresh_token::Column::RevokedAt,
+            Expr::value(state.clock.now()),
+        )
         .filter(refresh_token::Column::UserId.eq(user_id))
         .filter(refresh_token::Column::FamilyId.eq(session))
         .filter(refresh_token::Column::RevokedAt.is_null())
@@ -261,7 +264,10 @@ async fn end_session(state: &AppState, user_id: Uuid, session: Uuid) -> Result<(
 /// Fails when the database or cache does.
 pub async fn end_sessions(state: &AppState, user_id: Uuid) -> Result<(), ApiError> {
     refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
+        .col_expr(
+            refresh_token::Column::RevokedAt,
+            Expr::value(state.clock.now()),
+        )
         .filter(refresh_token::Column::UserId.eq(user_id))
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(&state.db)
@@ -346,7 +352,7 @@ pub async fn reset_password(
         .filter(password_reset::Column::TokenHash.eq(token_hash(token.expose_secret())))
         .one(&state.db)
         .await?
-        .filter(|row| row.used_at.is_none() && row.expires_at > Utc::now())
+        .filter(|row| row.used_at.is_none() && row.expires_at > state.clock.now())
         .ok_or_else(invalid)?;
     let owner = user::Entity::find_by_id(found.user_id)
         .one(&state.db)
@@ -357,7 +363,10 @@ pub async fn reset_password(
     let hash = state.hasher.hash(new).await?;
     let txn = state.db.begin().await?;
     let claimed = password_reset::Entity::update_many()
-        .col_expr(password_reset::Column::UsedAt, Expr::value(Utc::now()))
+        .col_expr(
+            password_reset::Column::UsedAt,
+            Expr::value(state.clock.now()),
+        )
         .filter(password_reset::Column::Id.eq(found.id))
         .filter(password_reset::Column::UsedAt.is_null())
         .exec(&txn)
@@ -369,7 +378,7 @@ pub async fn reset_password(
         .one(&txn)
         .await?
         .ok_or_else(invalid)?;
-    store_password_hash(&txn, account, hash).await?;
+    store_password_hash(&txn, state.clock.now(), account, hash).await?;
     txn.commit().await?;
     end_sessions(state, found.user_id).await
 }
@@ -381,16 +390,16 @@ async fn set_password(
 ) -> Result<(), ApiError> {
     let user_id = account.id;
     let hash = state.hasher.hash(new).await?;
-    store_password_hash(&state.db, account, hash).await?;
+    store_password_hash(&state.db, state.clock.now(), account, hash).await?;
     end_sessions(state, user_id).await
 }
 
 async fn store_password_hash(
     db: &impl sea_orm::ConnectionTrait,
+    now: DateTime<Utc>,
     account: user::Model,
     hash: String,
 ) -> Result<(), ApiError> {
-    let now = Utc::now();
     let mut active: user::ActiveModel = account.into();
     active.password_hash = Set(hash);
     active.password_changed_at = Set(now);

@@ -47,7 +47,7 @@ async fn run(state: AppState) {
     let mut chunks: u32 = 0;
     loop {
         loop {
-            match claim(&state.db, state.settings.jobs.lease_secs).await {
+            match claim(&state.db, state.clock.now(), state.settings.jobs.lease_secs).await {
                 Ok(Some((found, lease))) => match work(&state, found, lease, &mut chunks).await {
                     Ok(Outcome::Released) => {}
                     Ok(Outcome::Halt) => {
@@ -74,10 +74,10 @@ async fn run(state: AppState) {
     }
 }
 
-/// A lease ending `secs` from now, to the millisecond so it compares equal after a round trip
-/// through either database.
-fn lease_from_now(secs: u64) -> DateTime<Utc> {
-    let until = Utc::now() + TimeDelta::seconds(i64::try_from(secs).unwrap_or(30));
+/// A lease ending `secs` after `now`, to the millisecond so it compares equal after a round
+/// trip through either database.
+fn lease_from(now: DateTime<Utc>, secs: u64) -> DateTime<Utc> {
+    let until = now + TimeDelta::seconds(i64::try_from(secs).unwrap_or(30));
     until
         .duration_trunc(TimeDelta::milliseconds(1))
         .unwrap_or(until)
@@ -95,9 +95,9 @@ fn claimable(now: DateTime<Utc>) -> Condition {
 #[allow(clippy::disallowed_methods)] // finds claimable jobs of every tenant
 async fn claim(
     db: &DatabaseConnection,
+    now: DateTime<Utc>,
     lease_secs: u64,
 ) -> Result<Option<(job::Model, DateTime<Utc>)>, ApiError> {
-    let now = Utc::now();
     let candidates = job::Entity::find()
         .filter(claimable(now))
         .order_by_asc(job::Column::CreatedAt)
@@ -105,7 +105,7 @@ async fn claim(
         .all(db)
         .await?;
     for found in candidates {
-        let lease = lease_from_now(lease_secs);
+        let lease = lease_from(now, lease_secs);
         let mut update = job::Entity::update_many()
             .col_expr(job::Column::Status, Expr::value("running"))
             .col_expr(job::Column::LeaseUntil, Expr::value(lease))
@@ -125,11 +125,12 @@ async fn claim(
 #[allow(clippy::disallowed_methods)] // lease bookkeeping by job id, as in `claim`
 async fn renew(
     db: &DatabaseConnection,
+    now: DateTime<Utc>,
     id: Uuid,
     lease: DateTime<Utc>,
     secs: u64,
 ) -> Result<Option<DateTime<Utc>>, ApiError> {
-    let next = lease_from_now(secs);
+    let next = lease_from(now, secs);
     let renewed = job::Entity::update_many()
         .col_expr(job::Column::LeaseUntil, Expr::value(next))
         .filter(job::Column::Id.eq(id))
@@ -142,11 +143,11 @@ async fn renew(
 /// Ends a job this node holds: `completed`, or `failed` with its remaining items failed.
 async fn finish(
     db: &DatabaseConnection,
+    now: DateTime<Utc>,
     found: &job::Model,
     lease: DateTime<Utc>,
     failure: Option<&ApiError>,
 ) -> Result<(), ApiError> {
-    let now = Utc::now();
     let txn = db.begin().await?;
     let mut update = job::Entity::scoped_update(&Scope::single(found.tenant_id))
         .col_expr(
@@ -200,7 +201,7 @@ async fn work(
         Ok(stored) => stored,
         Err(err) => {
             let err = ApiError::Internal(anyhow::anyhow!("unreadable job request: {err}"));
-            finish(db, &found, lease, Some(&err)).await?;
+            finish(db, state.clock.now(), &found, lease, Some(&err)).await?;
             return Ok(Outcome::Released);
         }
     };
@@ -208,7 +209,7 @@ async fn work(
         Ok(principal) => principal,
         Err(ApiError::Internal(err)) => return Err(ApiError::Internal(err)),
         Err(err) => {
-            finish(db, &found, lease, Some(&err)).await?;
+            finish(db, state.clock.now(), &found, lease, Some(&err)).await?;
             return Ok(Outcome::Released);
         }
     };
@@ -222,7 +223,7 @@ async fn work(
             .all(db)
             .await?;
         if items.is_empty() {
-            finish(db, &found, lease, None).await?;
+            finish(db, state.clock.now(), &found, lease, None).await?;
             return Ok(Outcome::Released);
         }
         if !chunk(state, &found, &principal, &stored, &items, lease).await? {
@@ -232,7 +233,7 @@ async fn work(
         if settings.halt_after_chunks == Some(*chunks) {
             return Ok(Outcome::Halt);
         }
-        match renew(db, found.id, lease, settings.lease_secs).await? {
+        match renew(db, state.clock.now(), found.id, lease, settings.lease_secs).await? {
             Some(next) => lease = next,
             None => return Ok(Outcome::Released),
         }
@@ -349,7 +350,7 @@ async fn chunk(
     }
 
     // (b) Replies for the rest, all in one transaction with the items' marks.
-    let now = Utc::now();
+    let now = state.clock.now();
     let mut done: Vec<(Uuid, Option<Uuid>)> = Vec::new();
     let mut messages: Vec<ticket_message::Model> = Vec::new();
     let mut history: Vec<ticket_activity::ActiveModel> = Vec::new();
