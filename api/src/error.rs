@@ -8,6 +8,107 @@ use utoipa::ToSchema;
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// Every stable code a problem document can carry, one per kind of problem. Clients match on
+/// these; the OpenAPI document lists them as the `code` enum.
+macro_rules! error_codes {
+    ($($variant:ident => $code:literal,)*) => {
+        /// A problem's stable, machine-readable code.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum ErrorCode {
+            $(
+                #[doc = concat!("`", $code, "`")]
+                $variant,
+            )*
+        }
+
+        impl ErrorCode {
+            /// The code as it is written in problem documents and job items.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    ActorRevoked => "actor_revoked",
+    AlreadyAssigned => "already_assigned",
+    AlreadyExists => "already_exists",
+    AlreadyLinked => "already_linked",
+    ApiKeyExpired => "api_key_expired",
+    ApiKeyRevoked => "api_key_revoked",
+    AttachmentSent => "attachment_sent",
+    CalendarInUse => "calendar_in_use",
+    CalendarNameTaken => "calendar_name_taken",
+    CompanyNameTaken => "company_name_taken",
+    ContactExists => "contact_exists",
+    EditConflict => "edit_conflict",
+    EmailTaken => "email_taken",
+    FieldKeyTaken => "field_key_taken",
+    Forbidden => "forbidden",
+    ForceNotAllowed => "force_not_allowed",
+    GroupNameTaken => "group_name_taken",
+    IdempotencyKeyInUse => "idempotency_key_in_use",
+    IdempotencyKeyReused => "idempotency_key_reused",
+    InsufficientRole => "insufficient_role",
+    InsufficientScope => "insufficient_scope",
+    InternalError => "internal_error",
+    InvalidApiKey => "invalid_api_key",
+    InvalidCredentials => "invalid_credentials",
+    InvalidCursor => "invalid_cursor",
+    InvalidIfMatch => "invalid_if_match",
+    InvalidQuery => "invalid_query",
+    InvalidRefreshToken => "invalid_refresh_token",
+    InvalidResetToken => "invalid_reset_token",
+    InvalidToken => "invalid_token",
+    MalformedBody => "malformed_body",
+    MalformedJson => "malformed_json",
+    MalformedMultipart => "malformed_multipart",
+    MethodNotAllowed => "method_not_allowed",
+    MissingCredentials => "missing_credentials",
+    MissingFile => "missing_file",
+    NotFound => "not_found",
+    NotViewOwner => "not_view_owner",
+    PayloadTooLarge => "payload_too_large",
+    PortalDomainTaken => "portal_domain_taken",
+    PreconditionFailed => "precondition_failed",
+    RateLimited => "rate_limited",
+    RefreshTokenExpired => "refresh_token_expired",
+    RefreshTokenReused => "refresh_token_reused",
+    RefreshTokenRevoked => "refresh_token_revoked",
+    TenantRequired => "tenant_required",
+    TenantSuspended => "tenant_suspended",
+    TicketMerged => "ticket_merged",
+    TokenExpired => "token_expired",
+    TokenNotYetValid => "token_not_yet_valid",
+    TokenRevoked => "token_revoked",
+    TooManyStreams => "too_many_streams",
+    TooManyTickets => "too_many_tickets",
+    Unavailable => "unavailable",
+    UnknownParameter => "unknown_parameter",
+    UnsupportedMediaType => "unsupported_media_type",
+    UserDeactivated => "user_deactivated",
+    UserRequired => "user_required",
+    ValidationFailed => "validation_failed",
+    ViewNameTaken => "view_name_taken",
+    WeakPassword => "weak_password",
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// One field that failed validation.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct FieldError {
@@ -30,7 +131,7 @@ pub struct Problem {
     /// What went wrong in this occurrence.
     pub detail: String,
     /// Stable machine-readable code, e.g. `validation_failed`.
-    pub code: String,
+    pub code: ErrorCode,
     /// Field errors, for validation problems.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
@@ -43,7 +144,7 @@ pub enum ApiError {
     #[error("{detail}")]
     BadRequest {
         /// Stable code.
-        code: &'static str,
+        code: ErrorCode,
         /// Detail for this occurrence.
         detail: String,
     },
@@ -51,7 +152,7 @@ pub enum ApiError {
     #[error("{detail}")]
     Unauthorized {
         /// Stable code.
-        code: &'static str,
+        code: ErrorCode,
         /// Detail for this occurrence.
         detail: String,
     },
@@ -59,7 +160,7 @@ pub enum ApiError {
     #[error("{detail}")]
     Forbidden {
         /// Stable code.
-        code: &'static str,
+        code: ErrorCode,
         /// Detail for this occurrence.
         detail: String,
     },
@@ -76,7 +177,7 @@ pub enum ApiError {
     #[error("{detail}")]
     Conflict {
         /// Stable code.
-        code: &'static str,
+        code: ErrorCode,
         /// Detail for this occurrence.
         detail: String,
     },
@@ -99,7 +200,7 @@ pub enum ApiError {
     #[error("{detail}")]
     Validation {
         /// Stable code (`validation_failed` unless more specific).
-        code: &'static str,
+        code: ErrorCode,
         /// Summary.
         detail: String,
         /// The fields at fault.
@@ -135,14 +236,14 @@ impl ApiError {
         let field = field.into();
         let message = message.into();
         ApiError::Validation {
-            code: "validation_failed",
+            code: ErrorCode::ValidationFailed,
             detail: format!("{field}: {message}"),
             errors: vec![FieldError { field, message }],
         }
     }
 
     /// A 401 with a stable code.
-    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn unauthorized(code: ErrorCode, detail: impl Into<String>) -> Self {
         ApiError::Unauthorized {
             code,
             detail: detail.into(),
@@ -150,7 +251,7 @@ impl ApiError {
     }
 
     /// A 403 with a stable code.
-    pub fn forbidden(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn forbidden(code: ErrorCode, detail: impl Into<String>) -> Self {
         ApiError::Forbidden {
             code,
             detail: detail.into(),
@@ -158,7 +259,7 @@ impl ApiError {
     }
 
     /// A 409 with a stable code.
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, detail: impl Into<String>) -> Self {
         ApiError::Conflict {
             code,
             detail: detail.into(),
@@ -166,7 +267,7 @@ impl ApiError {
     }
 
     /// A 400 with a stable code.
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, detail: impl Into<String>) -> Self {
         ApiError::BadRequest {
             code,
             detail: detail.into(),
@@ -174,24 +275,24 @@ impl ApiError {
     }
 
     /// The stable code of this error, as its problem document names it.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
             ApiError::BadRequest { code, .. }
             | ApiError::Unauthorized { code, .. }
             | ApiError::Forbidden { code, .. }
             | ApiError::Conflict { code, .. }
-            | ApiError::Validation { code, .. } => code,
-            ApiError::NotFound(_) => "not_found",
-            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
-            ApiError::TooManyStreams { .. } => "too_many_streams",
-            ApiError::PreconditionFailed(_) => "precondition_failed",
-            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            | ApiError::Validation { code, .. } => *code,
+            ApiError::NotFound(_) => ErrorCode::NotFound,
+            ApiError::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
+            ApiError::TooManyStreams { .. } => ErrorCode::TooManyStreams,
+            ApiError::PreconditionFailed(_) => ErrorCode::PreconditionFailed,
+            ApiError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             ApiError::UnsupportedMediaType | ApiError::UnsupportedFileType(_) => {
-                "unsupported_media_type"
+                ErrorCode::UnsupportedMediaType
             }
-            ApiError::RateLimited { .. } => "rate_limited",
-            ApiError::Unavailable(_) => "unavailable",
-            ApiError::Internal(_) => "internal_error",
+            ApiError::RateLimited { .. } => ErrorCode::RateLimited,
+            ApiError::Unavailable(_) => ErrorCode::Unavailable,
+            ApiError::Internal(_) => ErrorCode::InternalError,
         }
     }
 
@@ -213,7 +314,7 @@ impl ApiError {
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail,
-            code: self.code().to_owned(),
+            code: self.code(),
             errors,
         }
     }
@@ -273,7 +374,7 @@ impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
         match err.sql_err() {
             Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => ApiError::conflict(
-                "already_exists",
+                ErrorCode::AlreadyExists,
                 "a resource with the same unique value already exists",
             ),
             Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => {
@@ -288,7 +389,7 @@ impl From<tenants::TenancyError> for ApiError {
     fn from(err: tenants::TenancyError) -> Self {
         match err {
             tenants::TenancyError::NotFound => ApiError::NotFound("tenant"),
-            tenants::TenancyError::Forbidden(why) => ApiError::forbidden("forbidden", why),
+            tenants::TenancyError::Forbidden(why) => ApiError::forbidden(ErrorCode::Forbidden, why),
             tenants::TenancyError::Invalid { field, message } => ApiError::invalid(field, message),
             tenants::TenancyError::Db(db) => db.into(),
         }
@@ -303,7 +404,7 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
         | JsonPayloadError::Overflow { limit } => ApiError::PayloadTooLarge { limit: *limit },
         JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
         JsonPayloadError::Deserialize(inner) if inner.is_data() => ApiError::Validation {
-            code: "validation_failed",
+            code: ErrorCode::ValidationFailed,
             detail: format!("the body does not match the expected shape: {inner}"),
             errors: vec![FieldError {
                 field: "body".into(),
@@ -311,10 +412,10 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
             }],
         },
         JsonPayloadError::Deserialize(inner) => ApiError::bad_request(
-            "malformed_json",
+            ErrorCode::MalformedJson,
             format!("the body is not valid JSON: {inner}"),
         ),
-        other => ApiError::bad_request("malformed_body", other.to_string()),
+        other => ApiError::bad_request(ErrorCode::MalformedBody, other.to_string()),
     };
     api.into()
 }
@@ -326,5 +427,27 @@ pub fn path_error(_err: PathError, _req: &HttpRequest) -> actix_web::Error {
 
 /// Turns bad query parameters into a 400 naming the problem.
 pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::bad_request("invalid_query", err.to_string()).into()
+    ApiError::bad_request(ErrorCode::InvalidQuery, err.to_string()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_is_written_the_same_in_json_as_in_text() {
+        for code in [
+            ErrorCode::InsufficientScope,
+            ErrorCode::WeakPassword,
+            ErrorCode::TokenNotYetValid,
+        ] {
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::Value::from(code.as_str())
+            );
+        }
+        let problem = ApiError::forbidden(ErrorCode::InsufficientScope, "no").problem();
+        assert_eq!(problem.kind, "/problems/insufficient_scope");
+        assert_eq!(problem.code, "insufficient_scope");
+    }
 }

@@ -2,6 +2,7 @@
 use super::dto::{Availability, HandedOver, HandoffReport};
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::tickets::service::activity;
 use chrono::Utc;
 use entity::{group, group_member, tenant, ticket, ticket_message, user};
@@ -31,7 +32,7 @@ async fn managed_agent(
     let is_self = principal.user_id().ok() == Some(agent.id);
     if !(is_self || principal.has("admin") || principal.role() == Some(Role::Supervisor)) {
         return Err(ApiError::forbidden(
-            "insufficient_scope",
+            ErrorCode::InsufficientScope,
             "only the agent, a supervisor or an admin manages a shift",
         ));
     }

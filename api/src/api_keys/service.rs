@@ -2,6 +2,7 @@
 use super::dto::CreateApiKey;
 use crate::auth::principal::{API_KEY_PREFIX, Principal, hash_api_key};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::http::pagination::PageRequest;
 use crate::state::AppState;
 use chrono::Utc;
@@ -48,7 +49,7 @@ pub async fn create(
         }
         if !principal.has(&scope) {
             return Err(ApiError::forbidden(
-                "insufficient_scope",
+                ErrorCode::InsufficientScope,
                 format!("you cannot grant `{scope}`, which you do not hold"),
             ));
         }

@@ -7,6 +7,7 @@ use super::storage::{ByteStream, StorageError};
 use crate::auth::principal::Principal;
 use crate::config::AttachmentSettings;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::state::AppState;
 use crate::tickets::dto::MessageDto;
 use actix_multipart::{Multipart, MultipartError};
@@ -61,7 +62,7 @@ pub struct IncomingFile {
 
 fn malformed(err: MultipartError) -> ApiError {
     ApiError::bad_request(
-        "malformed_multipart",
+        ErrorCode::MalformedMultipart,
         format!("the body is not a valid multipart/form-data upload: {err}"),
     )
 }
@@ -187,7 +188,7 @@ pub async fn receive(
     }
     if files.is_empty() {
         return Err(ApiError::bad_request(
-            "missing_file",
+            ErrorCode::MissingFile,
             "the upload has no file part (a part with a filename)",
         ));
     }
@@ -206,7 +207,7 @@ pub async fn upload_target(
     let found = crate::tickets::service::get(db, &principal.scope, ticket_id).await?;
     if let Some(primary) = found.merged_into_id {
         return Err(ApiError::conflict(
-            "ticket_merged",
+            ErrorCode::TicketMerged,
             format!("this ticket was merged into {primary}; attach files there"),
         ));
     }
@@ -340,7 +341,7 @@ pub async fn delete(state: &AppState, principal: &Principal, id: Uuid) -> Result
                 .await?;
             if carrier.is_none_or(|m| m.kind != "note") {
                 return Err(ApiError::conflict(
-                    "attachment_sent",
+                    ErrorCode::AttachmentSent,
                     "this file belongs to a message of the conversation and stays with it",
                 ));
             }
@@ -351,7 +352,7 @@ pub async fn delete(state: &AppState, principal: &Principal, id: Uuid) -> Result
     }
     if removal.exec(&state.db).await?.rows_affected == 0 {
         return Err(ApiError::conflict(
-            "attachment_sent",
+            ErrorCode::AttachmentSent,
             "this file was just sent with a message and stays with it",
         ));
     }

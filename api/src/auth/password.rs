@@ -158,7 +158,7 @@ fn hash_with(params: &Params, password: &str) -> anyhow::Result<String> {
 }
 
 /// The problem code of a password refused as too easy to guess.
-pub const WEAK_PASSWORD: &str = "weak_password";
+pub const WEAK_PASSWORD: crate::error::ErrorCode = crate::error::ErrorCode::WeakPassword;
 
 /// The lowest strength score accepted (zxcvbn: 3 = "safely unguessable", about 10^8 guesses
 /// or more; 0-2 are common words, names, dates, keyboard rows and their simple variants).
@@ -268,7 +268,7 @@ mod tests {
         assert!(matches!(
             refused,
             Err(crate::error::ApiError::Validation {
-                code: "validation_failed",
+                code: crate::error::ErrorCode::ValidationFailed,
                 ..
             })
         ));

@@ -5,6 +5,7 @@
 use super::jwt::{Claims, TokenError};
 use super::revocation;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::http::rate_limit::RateLimitInfo;
 use crate::state::AppState;
 use actix_web::dev::Payload;
@@ -81,7 +82,7 @@ impl Principal {
         match &self.actor {
             Actor::User { id, .. } => Ok(*id),
             Actor::ApiKey { .. } | Actor::Operator => Err(ApiError::forbidden(
-                "user_required",
+                ErrorCode::UserRequired,
                 "this operation needs a signed-in user",
             )),
         }
@@ -176,7 +177,7 @@ impl<P: Permission + 'static> FromRequest for Authorized<P> {
             let principal = authenticate(&req).await?;
             if !principal.has(P::NAME) {
                 return Err(ApiError::forbidden(
-                    "insufficient_scope",
+                    ErrorCode::InsufficientScope,
                     format!("this operation needs the `{}` permission", P::NAME),
                 ));
             }
@@ -216,7 +217,7 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
     let token = credential(req).ok_or_else(|| {
         ApiError::unauthorized(
-            "missing_credentials",
+            ErrorCode::MissingCredentials,
             "send `Authorization: Bearer <token>` or `X-Api-Key`",
         )
     })?;
@@ -245,17 +246,18 @@ async fn from_jwt(state: &AppState, token: &str) -> Result<Principal, ApiError> 
     };
     let claims = claims.map_err(|err| match err {
         TokenError::Expired => {
-            ApiError::unauthorized("token_expired", "the access token has expired")
+            ApiError::unauthorized(ErrorCode::TokenExpired, "the access token has expired")
         }
-        TokenError::NotYetValid => {
-            ApiError::unauthorized("token_not_yet_valid", "the access token is not valid yet")
-        }
+        TokenError::NotYetValid => ApiError::unauthorized(
+            ErrorCode::TokenNotYetValid,
+            "the access token is not valid yet",
+        ),
         TokenError::LifetimeTooLong => ApiError::unauthorized(
-            "invalid_token",
+            ErrorCode::InvalidToken,
             "the access token claims a longer life than this server issues",
         ),
         TokenError::UnknownKey | TokenError::Invalid => ApiError::unauthorized(
-            "invalid_token",
+            ErrorCode::InvalidToken,
             "the access token is malformed or wrongly signed",
         ),
     })?;
@@ -263,9 +265,9 @@ async fn from_jwt(state: &AppState, token: &str) -> Result<Principal, ApiError> 
     let role: Role = claims
         .role
         .parse()
-        .map_err(|_| ApiError::unauthorized("invalid_token", "unknown role"))?;
+        .map_err(|_| ApiError::unauthorized(ErrorCode::InvalidToken, "unknown role"))?;
     let facts = state.tenant_facts(claims.tid).await?.ok_or_else(|| {
-        ApiError::unauthorized("invalid_token", "the token's tenant does not exist")
+        ApiError::unauthorized(ErrorCode::InvalidToken, "the token's tenant does not exist")
     })?;
     Ok(Principal {
         actor: Actor::User {
@@ -308,7 +310,7 @@ pub fn api_key_prefix(key: &str) -> Option<&str> {
 }
 
 async fn from_api_key(state: &AppState, key: &str) -> Result<(Principal, RateLimitInfo), ApiError> {
-    let invalid = || ApiError::unauthorized("invalid_api_key", "the API key is unknown");
+    let invalid = || ApiError::unauthorized(ErrorCode::InvalidApiKey, "the API key is unknown");
     let prefix = api_key_prefix(key).ok_or_else(invalid)?;
     let found = api_key::Entity::find()
         .filter(api_key::Column::Prefix.eq(prefix))
@@ -319,23 +321,26 @@ async fn from_api_key(state: &AppState, key: &str) -> Result<(Principal, RateLim
         .ok_or_else(invalid)?;
     if found.revoked_at.is_some() {
         return Err(ApiError::unauthorized(
-            "api_key_revoked",
+            ErrorCode::ApiKeyRevoked,
             "the API key has been revoked",
         ));
     }
     let now = state.clock.now();
     if found.expires_at.is_some_and(|at| at <= now) {
         return Err(ApiError::unauthorized(
-            "api_key_expired",
+            ErrorCode::ApiKeyExpired,
             "the API key has expired",
         ));
     }
     let facts = state.tenant_facts(found.tenant_id).await?.ok_or_else(|| {
-        ApiError::unauthorized("invalid_api_key", "the API key's tenant does not exist")
+        ApiError::unauthorized(
+            ErrorCode::InvalidApiKey,
+            "the API key's tenant does not exist",
+        )
     })?;
     if tenants::tree::is_blocked(&state.db, &facts.path).await? {
         return Err(ApiError::forbidden(
-            "tenant_suspended",
+            ErrorCode::TenantSuspended,
             "the tenant of this API key is suspended",
         ));
     }

@@ -7,6 +7,7 @@
 
 use crate::cache::Cache;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use std::time::Duration;
@@ -80,13 +81,13 @@ pub async fn check(cache: &Cache, claims: &Claims) -> Result<(), ApiError> {
     let issued = issued_millis(claims);
     if denied || session_ended || user_revoked_at.is_some_and(|at| issued <= at) {
         return Err(ApiError::unauthorized(
-            "token_revoked",
+            ErrorCode::TokenRevoked,
             "this token has been revoked; sign in again",
         ));
     }
     if tenant_revoked_at.is_some_and(|at| issued <= at) {
         return Err(ApiError::forbidden(
-            "tenant_suspended",
+            ErrorCode::TenantSuspended,
             "the tenant of this account is suspended",
         ));
     }

@@ -5,6 +5,7 @@ use super::dto::{
 };
 use super::principal::{Actor, Admin, Authorized, Principal};
 use super::service;
+use crate::error::ErrorCode;
 use crate::error::{ApiError, Problem};
 use crate::http::rate_limit::limit_by_ip;
 use crate::state::AppState;
@@ -135,7 +136,7 @@ async fn logout(
 ) -> Result<HttpResponse, ApiError> {
     let claims = principal.claims.as_ref().ok_or_else(|| {
         ApiError::forbidden(
-            "user_required",
+            ErrorCode::UserRequired,
             "API keys do not sign out; revoke the key instead",
         )
     })?;
@@ -258,7 +259,7 @@ async fn rotate_signing_key(
 ) -> Result<HttpResponse, ApiError> {
     if !principal.is_platform_admin() {
         return Err(ApiError::forbidden(
-            "insufficient_scope",
+            ErrorCode::InsufficientScope,
             "only platform administrators rotate signing keys",
         ));
     }

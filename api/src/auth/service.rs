@@ -5,6 +5,7 @@ use super::dto::TokenResponse;
 use super::jwt::{Claims, ISSUER};
 use super::revocation;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use entity::{password_reset, refresh_token, user};
@@ -32,7 +33,10 @@ pub fn token_hash(token: &str) -> String {
 }
 
 fn invalid_credentials() -> ApiError {
-    ApiError::unauthorized("invalid_credentials", "the e-mail or password is wrong")
+    ApiError::unauthorized(
+        ErrorCode::InvalidCredentials,
+        "the e-mail or password is wrong",
+    )
 }
 
 /// Most accounts of one e-mail a login looks at, the ones highest in the tenant tree first;
@@ -43,7 +47,7 @@ pub const ACCOUNTS_PER_LOGIN: usize = 3;
 
 fn tenant_required() -> ApiError {
     ApiError::Validation {
-        code: "tenant_required",
+        code: ErrorCode::TenantRequired,
         detail: "this e-mail and password fit accounts in several tenants; name the tenant's slug in `tenant`".into(),
         errors: vec![crate::error::FieldError {
             field: "tenant".into(),
@@ -120,7 +124,7 @@ async fn ensure_tenant_active(state: &AppState, tenant_id: Uuid) -> Result<(), A
         .ok_or_else(invalid_credentials)?;
     if tenants::tree::is_blocked(&state.db, &facts.path).await? {
         return Err(ApiError::forbidden(
-            "tenant_suspended",
+            ErrorCode::TenantSuspended,
             "the tenant of this account is suspended",
         ));
     }
@@ -199,11 +203,14 @@ pub async fn refresh(
         .one(&state.db)
         .await?
         .ok_or_else(|| {
-            ApiError::unauthorized("invalid_refresh_token", "the refresh token is unknown")
+            ApiError::unauthorized(
+                ErrorCode::InvalidRefreshToken,
+                "the refresh token is unknown",
+            )
         })?;
     if found.revoked_at.is_some() {
         return Err(ApiError::unauthorized(
-            "refresh_token_revoked",
+            ErrorCode::RefreshTokenRevoked,
             "this session has been ended; sign in again",
         ));
     }
@@ -220,13 +227,13 @@ pub async fn refresh(
         end_session(state, found.user_id, found.family_id).await?;
         tracing::warn!(user_id = %found.user_id, family = %found.family_id, "refresh token reused; session family revoked");
         return Err(ApiError::unauthorized(
-            "refresh_token_reused",
+            ErrorCode::RefreshTokenReused,
             "this refresh token was already used; the session has been ended for safety",
         ));
     }
     if found.expires_at <= now {
         return Err(ApiError::unauthorized(
-            "refresh_token_expired",
+            ErrorCode::RefreshTokenExpired,
             "the refresh token has expired; sign in again",
         ));
     }
@@ -235,7 +242,10 @@ pub async fn refresh(
         .await?
         .filter(|account| account.status == "active")
         .ok_or_else(|| {
-            ApiError::unauthorized("invalid_refresh_token", "the account is no longer active")
+            ApiError::unauthorized(
+                ErrorCode::InvalidRefreshToken,
+                "the account is no longer active",
+            )
         })?;
     ensure_tenant_active(state, account.tenant_id).await?;
     issue(state, &account, found.family_id).await
@@ -326,7 +336,7 @@ pub async fn change_password(
         .await?
     {
         return Err(ApiError::unauthorized(
-            "invalid_credentials",
+            ErrorCode::InvalidCredentials,
             "the current password is wrong",
         ));
     }
@@ -344,7 +354,7 @@ pub async fn reset_password(
 ) -> Result<(), ApiError> {
     let invalid = || {
         ApiError::unauthorized(
-            "invalid_reset_token",
+            ErrorCode::InvalidResetToken,
             "the reset token is unknown, used or expired",
         )
     };

@@ -3,6 +3,7 @@ use super::dto::{CalendarDto, CreateCalendar, HolidayDto, IntervalDto, OpenDto, 
 use super::hours::{self, DAY_MINUTES, Hours, Interval};
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::http::pagination::PageRequest;
 use chrono::{DateTime, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
@@ -42,7 +43,7 @@ fn check_writer(principal: &Principal) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::forbidden(
-            "insufficient_scope",
+            ErrorCode::InsufficientScope,
             "only an admin or a supervisor changes business hours",
         ))
     }
@@ -267,7 +268,7 @@ pub fn to_dto(model: business_calendar::Model) -> Result<CalendarDto, ApiError> 
 fn name_taken(err: sea_orm::DbErr) -> ApiError {
     match err.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => ApiError::conflict(
-            "calendar_name_taken",
+            ErrorCode::CalendarNameTaken,
             "this tenant already has a calendar with this name",
         ),
         _ => err.into(),
@@ -410,7 +411,7 @@ pub async fn delete(
         .await?;
     if users > 0 {
         return Err(ApiError::conflict(
-            "calendar_in_use",
+            ErrorCode::CalendarInUse,
             format!("{users} group(s) work by this calendar; give them another one first"),
         ));
     }

@@ -2,6 +2,7 @@
 use super::dto::{CompanyTier, CreateCompany, UpdateCompany};
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::http::pagination::PageRequest;
 use crate::state::AppState;
 use chrono::Utc;
@@ -45,7 +46,7 @@ pub fn check_domains(domains: Vec<String>) -> Result<Vec<String>, ApiError> {
 fn taken(err: sea_orm::DbErr) -> ApiError {
     match err.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => ApiError::conflict(
-            "company_name_taken",
+            ErrorCode::CompanyNameTaken,
             "this tenant already has a company with this name",
         ),
         _ => err.into(),

@@ -2,6 +2,7 @@
 use super::dto::{ContactDto, ContactExport, ExportedMessage, ExportedTicket};
 use super::dto::{ContactFields, UpdateContact};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::http::pagination::PageRequest;
 use chrono::Utc;
 use entity::{company, contact, ticket, ticket_activity, ticket_message};
@@ -133,7 +134,7 @@ fn default_name(checked: &CheckedContact) -> String {
 fn exists(err: sea_orm::DbErr) -> ApiError {
     match err.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => ApiError::conflict(
-            "contact_exists",
+            ErrorCode::ContactExists,
             "another contact of this tenant has the same e-mail, phone, WhatsApp or Telegram id",
         ),
         _ => err.into(),
@@ -254,7 +255,7 @@ pub async fn find_or_create(
         // Two first messages from the same person at once: the other request created the
         // contact between our lookup and our insert; use it.
         Err(ApiError::Conflict {
-            code: "contact_exists",
+            code: ErrorCode::ContactExists,
             ..
         }) => contact::Entity::scoped(scope)
             .filter(contact::Column::TenantId.eq(tenant_id))
@@ -264,7 +265,7 @@ pub async fn find_or_create(
             .await?
             .ok_or_else(|| {
                 ApiError::conflict(
-                    "contact_exists",
+                    ErrorCode::ContactExists,
                     "the contact changed while it was being created; retry",
                 )
             }),

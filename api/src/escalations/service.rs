@@ -14,6 +14,7 @@ use super::dto::{EscalateTicket, RouteTicket};
 use crate::attachments::service as attachments;
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::state::AppState;
 use crate::tickets::dto::{TicketPriority, TicketStatus};
 use crate::tickets::service::{self as tickets, activity, unmerged};
@@ -61,7 +62,7 @@ fn check_note(note: Option<String>) -> Result<Option<String>, ApiError> {
 fn agents_only(principal: &Principal) -> Result<(), ApiError> {
     if principal.role() == Some(Role::ClientAdmin) {
         return Err(ApiError::forbidden(
-            "insufficient_scope",
+            ErrorCode::InsufficientScope,
             "client staff read tickets but do not hand them on",
         ));
     }
@@ -192,7 +193,7 @@ async fn open_linked(
 ) -> Result<ticket::Model, ApiError> {
     if origin.linked_ticket_id.is_some() {
         return Err(ApiError::conflict(
-            "already_linked",
+            ErrorCode::AlreadyLinked,
             "this ticket was already handed to another tenant; follow the linked ticket",
         ));
     }
@@ -230,7 +231,7 @@ async fn open_linked(
         .await?;
     if claimed.rows_affected == 0 {
         return Err(ApiError::conflict(
-            "already_linked",
+            ErrorCode::AlreadyLinked,
             "this ticket was handed on or merged at the same moment; reload it",
         ));
     }

@@ -2,6 +2,7 @@
 use super::dto::{CreateGroup, UpdateGroup};
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::http::pagination::PageRequest;
 use crate::state::AppState;
 use chrono::Utc;
@@ -23,7 +24,7 @@ fn check_name(name: &str) -> Result<String, ApiError> {
 fn name_taken(err: sea_orm::DbErr) -> ApiError {
     match err.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => ApiError::conflict(
-            "group_name_taken",
+            ErrorCode::GroupNameTaken,
             "this tenant already has a group with this name",
         ),
         _ => err.into(),

@@ -1,6 +1,7 @@
 //! Reading a request body whole inside a middleware that must look at it before the handler
 //! does (the NUL check, the idempotency fingerprint), then handing it on.
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use actix_web::HttpMessage;
 use actix_web::dev::ServiceRequest;
 use actix_web::web::{Bytes, BytesMut};
@@ -17,7 +18,7 @@ pub async fn read_whole(req: &mut ServiceRequest, limit: usize) -> Result<Bytes,
     while let Some(chunk) = payload.next().await {
         let Ok(chunk) = chunk else {
             return Err(ApiError::bad_request(
-                "malformed_body",
+                ErrorCode::MalformedBody,
                 "the request body could not be read",
             ));
         };

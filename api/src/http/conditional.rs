@@ -1,6 +1,7 @@
 //! Conditional requests: `If-Match` as RFC 9110 §13.1.1 defines it, `*` or a list of entity
 //! tags, compared strongly.
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use actix_web::HttpRequest;
 use actix_web::http::header;
 
@@ -31,9 +32,9 @@ impl IfMatch {
         }
         let mut joined = String::new();
         for value in values {
-            let value = value
-                .to_str()
-                .map_err(|_| ApiError::bad_request("invalid_if_match", "If-Match is not text"))?;
+            let value = value.to_str().map_err(|_| {
+                ApiError::bad_request(ErrorCode::InvalidIfMatch, "If-Match is not text")
+            })?;
             if !joined.is_empty() {
                 joined.push(',');
             }

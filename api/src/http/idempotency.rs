@@ -4,6 +4,7 @@
 //! any API node.
 use crate::auth::principal::{Actor, authenticate};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -118,7 +119,7 @@ pub async fn middleware(
                     }
                     | Record::Pending { fingerprint: seen },
                 ) if seen != fingerprint => ApiError::Validation {
-                    code: "idempotency_key_reused",
+                    code: ErrorCode::IdempotencyKeyReused,
                     detail: "this Idempotency-Key was already used with a different request body"
                         .into(),
                     errors: Vec::new(),
@@ -132,7 +133,7 @@ pub async fn middleware(
                     ..
                 }) => replay(status, content_type, location, &body),
                 _ => ApiError::conflict(
-                    "idempotency_key_in_use",
+                    ErrorCode::IdempotencyKeyInUse,
                     "a request with this Idempotency-Key is still being processed",
                 )
                 .error_response(),

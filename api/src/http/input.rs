@@ -3,6 +3,7 @@
 //! string of a JSON body is answered here, on both databases alike: 400 naming the query
 //! parameter, 422 naming the JSON path of the string.
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -59,7 +60,7 @@ fn nul_in_query(query: &str) -> Option<ApiError> {
         .map(|(name, _)| {
             let name = name.replace('\0', "\\0");
             ApiError::bad_request(
-                "invalid_query",
+                ErrorCode::InvalidQuery,
                 format!("query parameter `{name}` contains a NUL character (U+0000)"),
             )
         })

@@ -2,6 +2,7 @@
 //! newest first, every other list oldest first), the next page's cursor in the body and in a
 //! `Link: <…>; rel="next"` header.
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use base64::Engine;
@@ -58,7 +59,12 @@ impl PageQuery {
 }
 
 fn decode_cursor(cursor: &str) -> Result<Uuid, ApiError> {
-    let bad = || ApiError::bad_request("invalid_cursor", "the cursor is not one this API issued");
+    let bad = || {
+        ApiError::bad_request(
+            ErrorCode::InvalidCursor,
+            "the cursor is not one this API issued",
+        )
+    };
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
     Uuid::from_slice(&bytes).map_err(|_| bad())
 }

@@ -3,6 +3,7 @@
 //! are the ones the OpenAPI document lists (the types' `IntoParams`), so the two cannot drift.
 use super::pagination::PageQuery;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use serde::de::DeserializeOwned;
@@ -108,7 +109,7 @@ fn refuse_undeclared(query: &str, declared: &[&[String]]) -> Result<(), ApiError
         return Ok(());
     }
     let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
-        .map_err(|err| ApiError::bad_request("invalid_query", err.to_string()))?;
+        .map_err(|err| ApiError::bad_request(ErrorCode::InvalidQuery, err.to_string()))?;
     let mut unknown: Vec<&str> = Vec::new();
     for (name, _) in pairs.iter() {
         let known = declared.iter().any(|names| names.contains(name));
@@ -136,7 +137,7 @@ fn refuse_undeclared(query: &str, declared: &[&[String]]) -> Result<(), ApiError
         listed(&accepted)
     };
     Err(ApiError::bad_request(
-        "unknown_parameter",
+        ErrorCode::UnknownParameter,
         format!(
             "unknown query parameter {}; this operation accepts {accepted}",
             listed(&unknown)
@@ -147,7 +148,7 @@ fn refuse_undeclared(query: &str, declared: &[&[String]]) -> Result<(), ApiError
 fn parse<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     web::Query::<T>::from_query(query)
         .map(web::Query::into_inner)
-        .map_err(|err| ApiError::bad_request("invalid_query", err.to_string()))
+        .map_err(|err| ApiError::bad_request(ErrorCode::InvalidQuery, err.to_string()))
 }
 
 #[cfg(test)]

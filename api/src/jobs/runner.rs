@@ -3,6 +3,7 @@
 //! finishes it. Each chunk's replies, their history and outbox rows, the tickets' new version
 //! and the items' `done` marks commit in one transaction fenced by the lease, so a job resumed
 //! on another node after a crash never sends a reply twice.
+use crate::error::ErrorCode;
 // Only `claim` and `renew` read or write the jobs table without a scope: they look for and hold
 // jobs of every tenant before any scope exists. Once a job is claimed, the job's own rows go
 // through a scope of its tenant and everything else through the scope of the job's actor.
@@ -169,7 +170,10 @@ async fn finish(
         let items = Scope::single(found.tenant_id);
         let rest = job_item::Entity::scoped_update(&items)
             .col_expr(job_item::Column::Status, Expr::value("failed"))
-            .col_expr(job_item::Column::ErrorCode, Expr::value(err.code()))
+            .col_expr(
+                job_item::Column::ErrorCode,
+                Expr::value(err.code().as_str()),
+            )
             .col_expr(job_item::Column::ErrorDetail, Expr::value(err.to_string()))
             .filter(job_item::Column::JobId.eq(found.id))
             .filter(job_item::Column::Status.eq("pending"))
@@ -298,7 +302,7 @@ async fn apply_changes(
         };
         match crate::tickets::service::update(db, principal, ticket_id, None, patch).await {
             Err(ApiError::Conflict {
-                code: "edit_conflict",
+                code: ErrorCode::EditConflict,
                 ..
             }) if attempts < 3 => attempts += 1,
             Err(err) => return Err(err),
@@ -334,7 +338,7 @@ async fn chunk(
                     break;
                 }
                 Err(err) => {
-                    failures.insert(item.id, (err.code(), err.to_string()));
+                    failures.insert(item.id, (err.code().as_str(), err.to_string()));
                 }
             }
         }
@@ -389,7 +393,7 @@ async fn chunk(
                 continue;
             };
             if let Err(err) = crate::tickets::service::unmerged(found_ticket.clone()) {
-                failures.insert(item.id, (err.code(), err.to_string()));
+                failures.insert(item.id, (err.code().as_str(), err.to_string()));
                 continue;
             }
             let requester = requesters.get(&found_ticket.requester_id);
@@ -403,7 +407,7 @@ async fn chunk(
             let (html, text) = match crate::tickets::html::render_body_as(&body, markup) {
                 Ok(rendered) => rendered,
                 Err(err) => {
-                    failures.insert(item.id, (err.code(), err.to_string()));
+                    failures.insert(item.id, (err.code().as_str(), err.to_string()));
                     continue;
                 }
             };

@@ -2,6 +2,7 @@
 //! one item per ticket, in one transaction), and how a job's actor is rebuilt for the runner.
 use super::dto::{BulkChanges, BulkReply, BulkRequest, JobDto, JobFailure};
 use crate::auth::principal::{Actor, Principal};
+use crate::error::ErrorCode;
 use crate::error::{ApiError, FieldError};
 use crate::http::pagination::PageRequest;
 use crate::state::AppState;
@@ -52,7 +53,7 @@ pub struct StoredRequest {
 
 fn too_many(field: &str, max: usize) -> ApiError {
     ApiError::Validation {
-        code: "too_many_tickets",
+        code: ErrorCode::TooManyTickets,
         detail: format!("{field}: a bulk request touches at most {max} tickets"),
         errors: vec![FieldError {
             field: field.to_owned(),
@@ -240,7 +241,7 @@ pub async fn accept(
         Actor::ApiKey { id, .. } => ("api_key", *id),
         Actor::Operator => {
             return Err(ApiError::forbidden(
-                "insufficient_scope",
+                ErrorCode::InsufficientScope,
                 "bulk jobs are started by users or API keys",
             ));
         }
@@ -257,7 +258,7 @@ pub async fn accept(
     if let Some(reply) = &body.reply {
         if principal.role() == Some(Role::ClientAdmin) {
             return Err(ApiError::forbidden(
-                "insufficient_scope",
+                ErrorCode::InsufficientScope,
                 "client staff read tickets but do not answer them",
             ));
         }
@@ -396,7 +397,12 @@ pub async fn principal_of(
     found: &job::Model,
     stored: &StoredRequest,
 ) -> Result<Principal, ApiError> {
-    let revoked = || ApiError::forbidden("actor_revoked", "the job's creator may no longer act");
+    let revoked = || {
+        ApiError::forbidden(
+            ErrorCode::ActorRevoked,
+            "the job's creator may no longer act",
+        )
+    };
     let facts = state
         .tenant_facts(found.actor_tenant_id)
         .await?

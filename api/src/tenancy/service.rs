@@ -2,6 +2,7 @@
 use super::dto::{CreateTenant, PutBranding, UpdateTenant};
 use crate::auth::revocation;
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::http::pagination::PageRequest;
 use crate::state::AppState;
 use chrono::Utc;
@@ -213,7 +214,7 @@ pub async fn put_branding(
     };
     result.map_err(|err| match err.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => ApiError::conflict(
-            "portal_domain_taken",
+            ErrorCode::PortalDomainTaken,
             "another tenant already uses this portal domain",
         ),
         _ => err.into(),

@@ -1,6 +1,7 @@
 //! The rules of custom fields; every query goes through the caller's scope.
 use super::dto::{CreateTicketField, FieldType};
 use crate::auth::principal::Principal;
+use crate::error::ErrorCode;
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
 use chrono::{NaiveDate, Utc};
@@ -76,7 +77,7 @@ pub async fn create(
     .await
     .map_err(|err| match err.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => ApiError::conflict(
-            "field_key_taken",
+            ErrorCode::FieldKeyTaken,
             "this tenant already has a field with this key",
         ),
         _ => err.into(),
@@ -217,7 +218,7 @@ pub fn apply(
             .collect::<Vec<_>>()
             .join("; ");
         Err(ApiError::Validation {
-            code: "validation_failed",
+            code: ErrorCode::ValidationFailed,
             detail,
             errors,
         })

@@ -6,6 +6,7 @@ use super::dto::{
 use super::writer::NewTicket;
 use crate::auth::principal::{Actor, Principal};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::http::conditional::IfMatch;
 use crate::http::pagination::PageRequest;
 use crate::state::AppState;
@@ -347,7 +348,7 @@ pub async fn create(
 pub(crate) fn unmerged(found: ticket::Model) -> Result<ticket::Model, ApiError> {
     match found.merged_into_id {
         Some(primary) => Err(ApiError::conflict(
-            "ticket_merged",
+            ErrorCode::TicketMerged,
             format!("this ticket was merged into {primary}; work on that ticket instead"),
         )),
         None => Ok(found),
@@ -427,7 +428,7 @@ pub async fn merge(
             .await?;
         if closed.rows_affected == 0 {
             return Err(ApiError::conflict(
-                "ticket_merged",
+                ErrorCode::TicketMerged,
                 "a ticket was merged elsewhere at the same moment; reload and retry",
             ));
         }
@@ -675,7 +676,7 @@ pub async fn update(
         .await?;
     if written.rows_affected == 0 {
         return Err(ApiError::conflict(
-            "edit_conflict",
+            ErrorCode::EditConflict,
             "someone else changed the ticket at the same time; reload and retry",
         ));
     }
@@ -718,7 +719,7 @@ pub async fn take(
     let me = principal.user_id()?;
     if force && !may_take_over(principal.role()) {
         return Err(ApiError::forbidden(
-            "force_not_allowed",
+            ErrorCode::ForceNotAllowed,
             "only supervisors and administrators take over a colleague's ticket",
         ));
     }
@@ -732,7 +733,7 @@ pub async fn take(
         }
         Some(current) if !force => {
             return Err(ApiError::conflict(
-                "already_assigned",
+                ErrorCode::AlreadyAssigned,
                 format!(
                     "the ticket is assigned to {current}; a supervisor may take it over with force=true"
                 ),
@@ -755,7 +756,7 @@ pub async fn take(
     .await;
     match taken {
         Err(ApiError::PreconditionFailed(_)) => Err(ApiError::conflict(
-            "edit_conflict",
+            ErrorCode::EditConflict,
             "someone else changed the ticket at the same time; reload and retry",
         )),
         other => other,
@@ -811,7 +812,7 @@ pub async fn add_message_with_attachments(
 ) -> Result<Posted, ApiError> {
     if principal.role() == Some(tenants::Role::ClientAdmin) {
         return Err(ApiError::forbidden(
-            "insufficient_scope",
+            ErrorCode::InsufficientScope,
             "client staff read tickets but do not answer them",
         ));
     }

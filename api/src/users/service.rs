@@ -4,6 +4,7 @@ use crate::auth::password::validate_password;
 use crate::auth::principal::Principal;
 use crate::auth::service::{end_sessions, random_token, token_hash};
 use crate::error::ApiError;
+use crate::error::ErrorCode;
 use crate::http::pagination::PageRequest;
 use crate::state::AppState;
 use chrono::Utc;
@@ -53,7 +54,7 @@ fn check_role(principal: &Principal, role: Role, kind: TenantKind) -> Result<(),
     }
     if role == Role::PlatformAdmin && principal.role() != Some(Role::PlatformAdmin) {
         return Err(ApiError::forbidden(
-            "insufficient_scope",
+            ErrorCode::InsufficientScope,
             "only a platform admin can make another platform admin",
         ));
     }
@@ -135,7 +136,7 @@ pub async fn insert_user(
     .await
     .map_err(|err| match err.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => ApiError::conflict(
-            "email_taken",
+            ErrorCode::EmailTaken,
             "this tenant already has a user with this e-mail",
         ),
         _ => err.into(),
@@ -223,7 +224,7 @@ pub async fn update(
         if role.as_str() != found.role {
             if is_self {
                 return Err(ApiError::forbidden(
-                    "forbidden",
+                    ErrorCode::Forbidden,
                     "you cannot change your own role",
                 ));
             }
@@ -242,7 +243,7 @@ pub async fn update(
         if want_active != is_active {
             if is_self {
                 return Err(ApiError::forbidden(
-                    "forbidden",
+                    ErrorCode::Forbidden,
                     "you cannot deactivate yourself",
                 ));
             }
@@ -271,7 +272,7 @@ pub async fn issue_reset(
     let found = get(&state.db, principal, id).await?;
     if found.status != "active" {
         return Err(ApiError::conflict(
-            "user_deactivated",
+            ErrorCode::UserDeactivated,
             "reactivate the user before resetting the password",
         ));
     }

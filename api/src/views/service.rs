@@ -2,6 +2,7 @@
 //! through the ticket list's own query, so the two can never disagree.
 use super::dto::{CreateView, UpdateView};
 use crate::auth::principal::Principal;
+use crate::error::ErrorCode;
 use crate::error::{ApiError, FieldError};
 use crate::http::pagination::PageRequest;
 use crate::tickets::dto::TicketFilter;
@@ -35,9 +36,10 @@ fn may_share(principal: &Principal) -> bool {
 
 fn taken(err: sea_orm::DbErr) -> ApiError {
     match err.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            ApiError::conflict("view_name_taken", "you already have a view with this name")
-        }
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => ApiError::conflict(
+            ErrorCode::ViewNameTaken,
+            "you already have a view with this name",
+        ),
         _ => err.into(),
     }
 }
@@ -135,7 +137,7 @@ fn sharing_allowed(principal: &Principal) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::forbidden(
-            "insufficient_role",
+            ErrorCode::InsufficientRole,
             "only admins and supervisors share views with the tenant",
         ))
     }
@@ -218,7 +220,7 @@ async fn editable(
     let found = get(db, principal, id).await?;
     if found.owner_id != principal.user_id()? && !may_share(principal) {
         return Err(ApiError::forbidden(
-            "not_view_owner",
+            ErrorCode::NotViewOwner,
             "only the owner, an admin or a supervisor changes a shared view",
         ));
     }
