@@ -1,5 +1,4 @@
 //! The rules of signing in: credential checks, token issue and rotation, revocation.
-#![allow(clippy::disallowed_methods)] // sign-in looks accounts and tokens up before any scope exists
 
 use super::dto::TokenResponse;
 use super::jwt::{Claims, ISSUER};
@@ -94,6 +93,7 @@ pub async fn login(
 /// The accounts a login looks at: those of the e-mail in the named tenant, or, with no tenant
 /// named, those of the e-mail highest in the tree (an account above is never pushed out by
 /// accounts created below it), at most [`ACCOUNTS_PER_LOGIN`].
+#[allow(clippy::disallowed_methods)] // accounts are found by e-mail before anyone is signed in
 async fn login_candidates(
     state: &AppState,
     email: &str,
@@ -193,6 +193,7 @@ pub async fn issue(
 /// # Errors
 /// 401 for unknown, expired, revoked or reused tokens and for deactivated accounts, 403 for a
 /// suspended tenant.
+#[allow(clippy::disallowed_methods)] // a refresh token is itself the credential, found by its hash before any scope exists
 pub async fn refresh(
     state: &AppState,
     presented: &SecretString,
@@ -253,6 +254,7 @@ pub async fn refresh(
 
 /// Ends one session: its refresh tokens are revoked and every access token issued in it is
 /// refused from now on, not only at expiry.
+#[allow(clippy::disallowed_methods)] // the user's own refresh tokens, filtered by that user's id
 async fn end_session(state: &AppState, user_id: Uuid, session: Uuid) -> Result<(), ApiError> {
     refresh_token::Entity::update_many()
         .col_expr(
@@ -272,6 +274,7 @@ async fn end_session(state: &AppState, user_id: Uuid, session: Uuid) -> Result<(
 ///
 /// # Errors
 /// Fails when the database or cache does.
+#[allow(clippy::disallowed_methods)] // the user's own refresh tokens, filtered by that user's id
 pub async fn end_sessions(state: &AppState, user_id: Uuid) -> Result<(), ApiError> {
     refresh_token::Entity::update_many()
         .col_expr(
@@ -292,6 +295,7 @@ pub async fn end_sessions(state: &AppState, user_id: Uuid) -> Result<(), ApiErro
 ///
 /// # Errors
 /// Fails when the database or cache does.
+#[allow(clippy::disallowed_methods)] // the caller's own refresh token, by its hash and the caller's user id
 pub async fn logout(
     state: &AppState,
     claims: &Claims,
@@ -319,6 +323,7 @@ pub async fn logout(
 ///
 /// # Errors
 /// 401 when the current password is wrong, 422 for a weak new password.
+#[allow(clippy::disallowed_methods)] // the caller's own account, by the user id of its token
 pub async fn change_password(
     state: &AppState,
     user_id: Uuid,
@@ -347,6 +352,7 @@ pub async fn change_password(
 ///
 /// # Errors
 /// 401 for an unknown, used or expired token, 422 for a weak password.
+#[allow(clippy::disallowed_methods)] // a reset token is itself the credential, found by its hash before any scope exists
 pub async fn reset_password(
     state: &AppState,
     token: &SecretString,
