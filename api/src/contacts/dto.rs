@@ -155,7 +155,7 @@ pub struct ExportedTicket {
     /// Description.
     pub description: String,
     /// Status.
-    #[schema(value_type = crate::tickets::dto::TicketStatus)]
+    #[schema(value_type = crate::tickets::domain::TicketStatus)]
     pub status: String,
     /// Created.
     pub created_at: DateTime<Utc>,
@@ -167,7 +167,7 @@ pub struct ExportedTicket {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ExportedMessage {
     /// `incoming` or `reply`.
-    #[schema(value_type = crate::tickets::dto::MessageKind)]
+    #[schema(value_type = crate::tickets::domain::MessageKind)]
     pub kind: String,
     /// Plain text.
     pub body_text: String,

@@ -1,5 +1,5 @@
 //! Request bodies of escalation and routing.
-use crate::tickets::dto::TicketPriority;
+use crate::tickets::domain::TicketPriority;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;

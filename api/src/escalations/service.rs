@@ -16,7 +16,7 @@ use crate::auth::principal::Principal;
 use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::state::AppState;
-use crate::tickets::dto::{TicketPriority, TicketStatus};
+use crate::tickets::domain::{TicketPriority, TicketStatus};
 use crate::tickets::service::{self as tickets, activity, unmerged};
 use crate::tickets::writer::{NewTicket, insert_numbered};
 use chrono::Utc;

@@ -66,7 +66,7 @@ mod tests {
 
     #[test]
     fn every_api_enum_writes_and_reads_its_stored_names() {
-        use crate::tickets::dto::{TicketPriority, TicketSource, TicketStatus};
+        use crate::tickets::domain::{TicketPriority, TicketSource, TicketStatus};
         round_trips(TicketStatus::ALL, TicketStatus::as_str);
         round_trips(TicketPriority::ALL, TicketPriority::as_str);
         round_trips(TicketSource::ALL, TicketSource::as_str);
@@ -106,7 +106,7 @@ mod tests {
 
     #[test]
     fn a_number_or_an_unknown_name_is_a_data_error() {
-        use crate::tickets::dto::TicketPriority;
+        use crate::tickets::domain::TicketPriority;
         for bad in ["5", "{\"low\": null}", "\"lowest\""] {
             let err = serde_json::from_str::<TicketPriority>(bad).err();
             assert!(

@@ -1,5 +1,6 @@
 //! Request and response bodies of bulk jobs.
-use crate::tickets::dto::{TicketFilter, TicketPriority, TicketSource, TicketStatus};
+use crate::tickets::domain::{TicketPriority, TicketSource, TicketStatus};
+use crate::tickets::dto::TicketFilter;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -1,6 +1,7 @@
 //! Tickets: per-tenant numbers, fields, conversation (replies, notes, incoming messages) and the
 //! history of every change.
 pub mod criteria;
+pub mod domain;
 pub mod dto;
 pub mod html;
 pub mod routes;

@@ -1,8 +1,7 @@
 //! The rules of tickets; every query goes through the caller's scope, and every change is
 //! written together with its history in one transaction.
-use super::dto::{
-    CreateTicket, TicketFilter, TicketPriority, TicketSource, TicketStatus, UpdateTicket,
-};
+use super::domain::{TicketPriority, TicketSource, TicketStatus};
+use super::dto::{CreateTicket, TicketFilter, UpdateTicket};
 use super::writer::NewTicket;
 use crate::auth::principal::{Actor, Principal};
 use crate::error::ApiError;
