@@ -24,6 +24,8 @@ pub const SAMPLE_ROWS: usize = 1_000;
 pub const TEXT_CHARS: usize = 256;
 /// How long a sample is used before it is taken again.
 pub const MAX_AGE: Duration = Duration::from_secs(600);
+/// How long after a failed sampling it is tried again.
+pub const RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// The sampled search texts of this node's database, and when they were taken.
 #[derive(Debug, Default)]
@@ -42,21 +44,17 @@ impl WordSample {
     /// there is none or it is older than [`MAX_AGE`] (one request does so while the others use
     /// what is there). With no sample every count is 0.
     ///
-    /// # Errors
-    /// Fails when the database does while sampling.
-    pub async fn counts(
-        &self,
-        db: &impl ConnectionTrait,
-        words: &[String],
-    ) -> Result<Vec<usize>, DbErr> {
+    /// A sample that cannot be taken (the database failing) leaves the last one in use, or none;
+    /// the search itself then reports the database's failure.
+    pub async fn counts(&self, db: &impl ConnectionTrait, words: &[String]) -> Vec<usize> {
         if db.get_database_backend() != DbBackend::Postgres || words.len() < 2 {
-            return Ok(vec![0; words.len()]);
+            return vec![0; words.len()];
         }
-        let texts = self.current(db).await?;
-        Ok(words.iter().map(|word| occurrences(&texts, word)).collect())
+        let texts = self.current(db).await;
+        words.iter().map(|word| occurrences(&texts, word)).collect()
     }
 
-    async fn current(&self, db: &impl ConnectionTrait) -> Result<Arc<[String]>, DbErr> {
+    async fn current(&self, db: &impl ConnectionTrait) -> Arc<[String]> {
         let (fresh, texts) = match self.taken.read() {
             Ok(guard) => match guard.as_ref() {
                 Some((at, texts)) => (at.elapsed() < MAX_AGE, Arc::clone(texts)),
@@ -65,15 +63,39 @@ impl WordSample {
             Err(_) => (false, Arc::from(Vec::new())),
         };
         if fresh || self.refreshing.swap(true, Ordering::AcqRel) {
-            return Ok(texts);
+            return texts;
         }
-        let taken = take(db).await;
-        self.refreshing.store(false, Ordering::Release);
-        let taken: Arc<[String]> = taken?.into();
+        let taken = {
+            // Released however this ends, a request dropped mid-sampling included.
+            let _refreshing = Refreshing(&self.refreshing);
+            take(db).await
+        };
+        let taken: Arc<[String]> = match taken {
+            Ok(rows) => rows.into(),
+            // A search still works without a fresh sample, only with a plan chosen on less.
+            Err(err) => {
+                tracing::warn!(error = %err, "could not sample search text; keeping the last sample");
+                // Tried again after RETRY_AFTER, not by every search meanwhile.
+                let tried = Instant::now().checked_sub(MAX_AGE.saturating_sub(RETRY_AFTER));
+                if let (Some(at), Ok(mut guard)) = (tried, self.taken.write()) {
+                    *guard = Some((at, Arc::clone(&texts)));
+                }
+                return texts;
+            }
+        };
         if let Ok(mut guard) = self.taken.write() {
             *guard = Some((Instant::now(), Arc::clone(&taken)));
         }
-        Ok(taken)
+        taken
+    }
+}
+
+/// Marks a sampling in progress until dropped.
+struct Refreshing<'a>(&'a AtomicBool);
+
+impl Drop for Refreshing<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 
@@ -133,5 +155,18 @@ mod tests {
         assert_eq!(occurrences(&texts, "exam"), 2);
         assert_eq!(occurrences(&texts, "4821"), 1);
         assert_eq!(occurrences(&texts, "zoom"), 0);
+    }
+
+    #[tokio::test]
+    async fn a_sample_that_cannot_be_taken_is_not_retried_by_every_search() {
+        // SQLite has no `pg_class`: taking the sample fails as a broken database would.
+        let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+        let sample = WordSample::new();
+        assert!(sample.current(&db).await.is_empty());
+        assert!(!sample.refreshing.load(Ordering::Acquire));
+        let (at, _) = sample.taken.read().unwrap().clone().unwrap();
+        let age = at.elapsed();
+        assert!(age < MAX_AGE, "the next search would sample again at once");
+        assert!(age + RETRY_AFTER + Duration::from_secs(1) >= MAX_AGE);
     }
 }
