@@ -502,7 +502,7 @@ pub async fn list(
         Some(q) => super::criteria::search_words(q)?,
         None => Vec::new(),
     };
-    let counts = words.counts(db, &searched).await;
+    let counts = words.counts(db, scope, &searched).await;
     let mut all = super::criteria::condition(filter, backend, &counts)?;
     if let Some(after) = page.after {
         all = all.add(ticket::Column::Id.lt(after));
