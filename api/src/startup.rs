@@ -182,6 +182,7 @@ impl Application {
         let bootstrap = crate::seed::bootstrap(&state).await?;
         crate::jobs::runner::spawn(state.clone());
         crate::attachments::sweeper::spawn(state.clone());
+        crate::events::relay::spawn(state.clone());
         let listener = TcpListener::bind(&state.settings.bind)
             .with_context(|| format!("binding {}", state.settings.bind))?;
         let port = listener.local_addr()?.port();

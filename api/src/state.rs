@@ -57,26 +57,6 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Announces a change of `ticket` to the subscribers in scope.
-    pub async fn announce(&self, kind: &str, ticket: &entity::ticket::Model) {
-        let Ok(Some(facts)) = self.tenant_facts(ticket.tenant_id).await else {
-            return;
-        };
-        self.events
-            .publish(crate::events::bus::TicketEvent::of(
-                kind, ticket, facts.path, facts.kind,
-            ))
-            .await;
-    }
-
-    /// Announces the same kind of change of several tickets: the origins in other tenants that
-    /// a linked ticket's reply or status reached.
-    pub async fn announce_all(&self, kind: &str, tickets: &[entity::ticket::Model]) {
-        for ticket in tickets {
-            self.announce(kind, ticket).await;
-        }
-    }
-
     /// `scope` with its support reach resolved from this node's cache (see
     /// [`tenants::Scope::with_support_reach`]), for reads over many tenants' tickets.
     ///

@@ -25,6 +25,8 @@ pub struct Model {
     pub path: String,
     pub depth: i32,
     pub suspended_at: Option<DateTimeUtc>,
+    /// The group that receives tickets handed to this tenant by another (escalation, routing).
+    pub intake_group_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

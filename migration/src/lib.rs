@@ -18,6 +18,7 @@ mod m20261130_000013_attachment_sharing;
 mod m20261201_000014_ticket_text_search;
 mod m20261201_000015_asymmetric_signing_keys;
 mod m20261201_000016_ticket_tenant_id_index;
+mod m20261202_000017_ticket_events;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000014_ticket_text_search::Migration),
             Box::new(m20261201_000015_asymmetric_signing_keys::Migration),
             Box::new(m20261201_000016_ticket_tenant_id_index::Migration),
+            Box::new(m20261202_000017_ticket_events::Migration),
         ]
     }
 }

@@ -236,6 +236,7 @@ async fn insert(
         path: Set(path),
         depth: Set(depth),
         suspended_at: Set(None),
+        intake_group_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };

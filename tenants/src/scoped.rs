@@ -151,6 +151,12 @@ impl TenantOwned for entity::ticket_activity::Entity {
     }
 }
 
+impl TenantOwned for entity::ticket_event::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::ticket_event::Column::TenantId
+    }
+}
+
 impl TenantOwned for entity::ticket_field::Entity {
     fn tenant_column() -> Self::Column {
         entity::ticket_field::Column::TenantId

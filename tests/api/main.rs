@@ -26,6 +26,7 @@ mod passwords;
 mod reports;
 mod take;
 mod tenants;
+mod ticket_events;
 mod tickets;
 mod tokens;
 mod users;

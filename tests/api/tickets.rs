@@ -543,7 +543,11 @@ async fn a_failing_ticket_in_a_batch_neither_fails_its_neighbours_nor_leaves_a_g
             writer
                 .write(NewTicket {
                     ticket,
-                    actor: ("operator", None),
+                    actor: api::tickets::change::Actor {
+                        kind: "operator",
+                        id: None,
+                    },
+                    assign_scope: scope.clone(),
                     scope,
                 })
                 .await

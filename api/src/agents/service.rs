@@ -3,15 +3,14 @@ use super::dto::{Availability, HandedOver, HandoffReport};
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
 use crate::error::ErrorCode;
-use crate::tickets::service::activity;
-use chrono::Utc;
+use crate::tickets::change::{self, Actor, Edit, Guard, Post};
+use crate::tickets::domain::MessageKind;
+use chrono::{DateTime, Utc};
 use entity::{group, group_member, tenant, ticket, ticket_message, user};
-use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, PaginatorTrait,
     QueryFilter, QueryOrder, Set, TransactionTrait,
 };
-use serde_json::json;
 use std::collections::HashMap;
 use tenants::{Role, Scoped};
 use uuid::Uuid;
@@ -50,6 +49,7 @@ pub async fn set_availability(
     principal: &Principal,
     id: Uuid,
     availability: Availability,
+    now: DateTime<Utc>,
 ) -> Result<(user::Model, Option<HandoffReport>), ApiError> {
     let agent = managed_agent(db, principal, id).await?;
     let plan = match availability {
@@ -59,11 +59,11 @@ pub async fn set_availability(
     let txn = db.begin().await?;
     let mut active: user::ActiveModel = agent.clone().into();
     active.availability = Set(availability.as_str().to_owned());
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(now);
     let updated = active.update(&txn).await?;
     let report = match plan {
         Some(plan) => Some(HandoffReport {
-            moved: apply(&txn, principal, &agent, plan.moves).await?,
+            moved: apply(&txn, principal, &agent, plan.moves, now).await?,
             kept: plan.kept,
         }),
         None => None,
@@ -83,11 +83,12 @@ pub async fn handoff(
     db: &DatabaseConnection,
     principal: &Principal,
     id: Uuid,
+    now: DateTime<Utc>,
 ) -> Result<HandoffReport, ApiError> {
     let agent = managed_agent(db, principal, id).await?;
     let plan = plan(db, principal, &agent, false).await?;
     let txn = db.begin().await?;
-    let moved = apply(&txn, principal, &agent, plan.moves).await?;
+    let moved = apply(&txn, principal, &agent, plan.moves, now).await?;
     txn.commit().await?;
     Ok(HandoffReport {
         moved,
@@ -205,52 +206,50 @@ async fn apply(
     principal: &Principal,
     agent: &user::Model,
     moves: Vec<(ticket::Model, user::Model)>,
+    now: DateTime<Utc>,
 ) -> Result<Vec<HandedOver>, ApiError> {
     let scope = &principal.scope;
-    let now = Utc::now();
+    let actor = Actor::of(principal);
     let mut moved = Vec::new();
     for (t, colleague) in moves {
-        let written = ticket::Entity::scoped_update(scope)
-            .col_expr(ticket::Column::AssigneeId, Expr::value(colleague.id))
-            .col_expr(
-                ticket::Column::Version,
-                Expr::col(ticket::Column::Version).add(1),
-            )
-            .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
-            .filter(ticket::Column::Id.eq(t.id))
-            .filter(ticket::Column::AssigneeId.eq(agent.id))
-            .exec(txn)
-            .await?;
-        if written.rows_affected == 0 {
+        let mut edit = Edit::of(&t);
+        edit.assignee(Some(colleague.id));
+        let written = change::edit(
+            txn,
+            scope,
+            actor,
+            edit,
+            Guard::AssignedTo(agent.id),
+            false,
+            now,
+        )
+        .await?;
+        let Some(written) = written else {
             // Reassigned by someone else since the plan was made: not ours to move any more.
             continue;
-        }
-        activity(
-            principal,
-            &t,
-            "assignee_id",
-            Some(json!(agent.id)),
-            Some(json!(colleague.id)),
-        )
-        .insert(txn)
-        .await?;
+        };
         let note = format!(
             "Handed over from {} to {} at the end of a shift.",
             agent.name, colleague.name
         );
-        ticket_message::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(t.tenant_id),
-            ticket_id: Set(t.id),
-            kind: Set("note".into()),
-            author_user_id: Set(principal.user_id().ok()),
-            author_contact_id: Set(None),
-            body_html: Set(format!("<p>{}</p>", crate::tickets::html::escape(&note))),
-            body_text: Set(note),
-            created_at: Set(now),
-        }
-        .insert(txn)
-        .await?;
+        let message = ticket_message::Model {
+            id: Uuid::now_v7(),
+            tenant_id: t.tenant_id,
+            ticket_id: t.id,
+            kind: MessageKind::Note.as_str().into(),
+            author_user_id: principal.user_id().ok(),
+            author_contact_id: None,
+            body_html: format!("<p>{}</p>", crate::tickets::html::escape(&note)),
+            body_text: note,
+            created_at: now,
+        };
+        let post = Post {
+            ticket: written,
+            message,
+            attachments: Vec::new(),
+            extra: None,
+        };
+        change::post(txn, scope, actor, &[post], now).await?;
         moved.push(HandedOver {
             ticket_id: t.id,
             number: t.number,

@@ -1,4 +1,5 @@
-//! Picks an agent for a ticket by its group's assignment mode and records it.
+//! Picks an agent for a ticket by its group's assignment mode; the ticket's write path records
+//! it.
 //!
 //! Concurrency: the transaction's first statement is a no-op update of the group row. On
 //! PostgreSQL that takes the row's lock, so assignments in one group queue behind each other
@@ -8,14 +9,12 @@
 //! same agent while round robin has another member to give the next one to.
 use crate::error::ApiError;
 use crate::groups::dto::AssignmentMode;
-use chrono::Utc;
-use entity::{business_calendar, group, group_member, tenant, ticket, ticket_activity, user};
+use chrono::{DateTime, Utc};
+use entity::{business_calendar, group, group_member, tenant, ticket, user};
 use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, QueryFilter, QueryOrder, QuerySelect,
 };
-use serde_json::json;
 use std::collections::HashMap;
 use tenants::{Role, Scope, Scoped};
 use uuid::Uuid;
@@ -23,64 +22,32 @@ use uuid::Uuid;
 /// Ticket states that still need an agent.
 pub const OPEN_STATES: [&str; 3] = ["open", "pending", "on_hold"];
 
-/// After a ticket was created without an assignee: gives it to an agent if its group asks for
-/// it. The ticket is already stored, so a failure here is logged and the ticket stays
-/// unassigned rather than failing a request whose retry would create it twice.
-pub async fn assign_created(
-    db: &DatabaseConnection,
-    scope: &Scope,
-    created: ticket::Model,
-) -> ticket::Model {
-    if created.assignee_id.is_some() {
-        return created;
-    }
-    assign_logged(db, scope, created, false).await
-}
-
-/// After a ticket moved to another group by an edit that named no assignee: gives it to an
-/// agent of the new group if the group asks for it and its assignee is not a member. Like
-/// [`assign_created`], it never fails the edit that already committed.
-pub async fn assign_regrouped(
-    db: &DatabaseConnection,
-    scope: &Scope,
-    moved: ticket::Model,
-) -> ticket::Model {
-    assign_logged(db, scope, moved, true).await
-}
-
-async fn assign_logged(
-    db: &DatabaseConnection,
-    scope: &Scope,
-    found: ticket::Model,
-    regrouped: bool,
-) -> ticket::Model {
-    match assign(db, scope, &found, regrouped).await {
-        Ok(Some(assigned)) => assigned,
-        Ok(None) => found,
-        Err(err) => {
-            tracing::warn!(error = ?err, ticket_id = %found.id, "automatic assignment failed");
-            found
-        }
-    }
-}
-
-/// The ticket as assigned, or `None` when it stays as it is.
+/// The agent the ticket's group gives it to now, or `None` when it stays as it is: no group, a
+/// manual group, a closed calendar, no candidate on shift, or (for a ticket moved into the
+/// group, `regrouped`) an assignee who is already a member. Runs in the caller's transaction
+/// (the ticket's write path, [`crate::tickets::change`]), which it makes queue behind other
+/// assignments of the group and in which it moves the group's round-robin cursor; the caller
+/// writes the assignment.
 ///
 /// # Errors
 /// Fails when the database does.
-pub async fn assign(
-    db: &DatabaseConnection,
+pub async fn pick(
+    txn: &DatabaseTransaction,
     scope: &Scope,
     found: &ticket::Model,
     regrouped: bool,
-) -> Result<Option<ticket::Model>, ApiError> {
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, ApiError> {
     let Some(group_id) = found.group_id else {
         return Ok(None);
     };
     if !OPEN_STATES.contains(&found.status.as_str()) || found.merged_into_id.is_some() {
         return Ok(None);
     }
-    let Some(group) = group::Entity::scoped_by_id(scope, group_id).one(db).await? else {
+    let Some(group) = group::Entity::scoped_by_id(scope, group_id)
+        .one(txn)
+        .await?
+    else {
         return Ok(None);
     };
     let mode = AssignmentMode::parse(&group.assignment_mode);
@@ -89,16 +56,14 @@ pub async fn assign(
     }
     if let Some(calendar_id) = group.calendar_id {
         let calendar = business_calendar::Entity::scoped_by_id(scope, calendar_id)
-            .one(db)
+            .one(txn)
             .await?;
         if let Some(calendar) = calendar
-            && !crate::calendars::service::is_open(&calendar, Utc::now())?
+            && !crate::calendars::service::is_open(&calendar, now)?
         {
             return Ok(None);
         }
     }
-
-    let txn = db.begin().await?;
     // Queue behind any other assignment in this group (see the module's note).
     group::Entity::scoped_update(scope)
         .col_expr(
@@ -106,17 +71,17 @@ pub async fn assign(
             Expr::col(group::Column::LastAssignedUserId),
         )
         .filter(group::Column::Id.eq(group.id))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     let Some(group) = group::Entity::scoped_by_id(scope, group.id)
-        .one(&txn)
+        .one(txn)
         .await?
     else {
         return Ok(None);
     };
     let members: Vec<Uuid> = group_member::Entity::scoped(scope)
         .filter(group_member::Column::GroupId.eq(group.id))
-        .all(&txn)
+        .all(txn)
         .await?
         .into_iter()
         .map(|m| m.user_id)
@@ -124,59 +89,21 @@ pub async fn assign(
     if regrouped && found.assignee_id.is_some_and(|a| members.contains(&a)) {
         return Ok(None);
     }
-    let candidates = on_shift_for(&txn, scope, found, members).await?;
+    let candidates = on_shift_for(txn, scope, found, members).await?;
     let pick = match mode {
         AssignmentMode::Manual => None,
         AssignmentMode::RoundRobin => next_after(&candidates, group.last_assigned_user_id),
-        AssignmentMode::LeastOpen => least_loaded(&txn, scope, &candidates).await?,
+        AssignmentMode::LeastOpen => least_loaded(txn, scope, &candidates).await?,
     };
-    let Some(pick) = pick else {
+    let Some(pick) = pick.filter(|p| found.assignee_id != Some(*p)) else {
         return Ok(None);
     };
-    if found.assignee_id == Some(pick) {
-        return Ok(None);
-    }
-
-    let now = Utc::now();
-    let written = ticket::Entity::scoped_update(scope)
-        .col_expr(ticket::Column::AssigneeId, Expr::value(pick))
-        .col_expr(
-            ticket::Column::Version,
-            Expr::col(ticket::Column::Version).add(1),
-        )
-        .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
-        .filter(ticket::Column::Id.eq(found.id))
-        .filter(ticket::Column::Version.eq(found.version))
-        .exec(&txn)
-        .await?;
-    if written.rows_affected == 0 {
-        // Someone edited the ticket meanwhile; their edit wins and nothing is assigned.
-        return Ok(None);
-    }
     group::Entity::scoped_update(scope)
         .col_expr(group::Column::LastAssignedUserId, Expr::value(pick))
         .filter(group::Column::Id.eq(group.id))
-        .exec(&txn)
+        .exec(txn)
         .await?;
-    ticket_activity::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(found.tenant_id),
-        ticket_id: Set(found.id),
-        actor_type: Set("automation".to_owned()),
-        actor_id: Set(None),
-        field: Set("assignee_id".to_owned()),
-        old_value: Set(Some(json!(found.assignee_id))),
-        new_value: Set(Some(json!(pick))),
-        created_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
-    txn.commit().await?;
-    let mut assigned = found.clone();
-    assigned.assignee_id = Some(pick);
-    assigned.version += 1;
-    assigned.updated_at = now;
-    Ok(Some(assigned))
+    Ok(Some(pick))
 }
 
 /// The members who can take the ticket now, by user id: active agents on shift whose tenant

@@ -4,15 +4,15 @@ use super::dto::{ContactFields, UpdateContact};
 use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::http::pagination::PageRequest;
+use crate::tickets::change::{self, Actor, Edit, Guard};
 use chrono::Utc;
-use entity::{company, contact, ticket, ticket_activity, ticket_message};
+use entity::{company, contact, ticket, ticket_message};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
 use sea_orm::{DatabaseConnection, TransactionTrait};
-use serde_json::json;
 use tenants::{Scope, Scoped};
 use uuid::Uuid;
 
@@ -421,7 +421,6 @@ pub async fn erase(
     principal: &crate::auth::principal::Principal,
     id: Uuid,
 ) -> Result<(), ApiError> {
-    use sea_orm::sea_query::ExprTrait as _;
     let scope = &principal.scope;
     let found = get(db, scope, id).await?;
     let now = Utc::now();
@@ -441,29 +440,7 @@ pub async fn erase(
         .all(&txn)
         .await?;
     let ids: Vec<Uuid> = tickets.iter().map(|t| t.id).collect();
-    for t in &tickets {
-        ticket::Entity::scoped_update(scope)
-            .col_expr(
-                ticket::Column::Subject,
-                Expr::value(format!("Erased ticket #{}", t.number)),
-            )
-            .col_expr(ticket::Column::Description, Expr::value(""))
-            .col_expr(
-                ticket::Column::SearchText,
-                Expr::value(crate::tickets::service::search_text(
-                    &format!("Erased ticket #{}", t.number),
-                    "",
-                )),
-            )
-            .col_expr(
-                ticket::Column::Version,
-                Expr::col(ticket::Column::Version).add(1),
-            )
-            .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
-            .filter(ticket::Column::Id.eq(t.id))
-            .exec(&txn)
-            .await?;
-    }
+    change::erase(&txn, scope, Actor::of(principal), &tickets, now).await?;
     ticket_message::Entity::scoped_update(scope)
         .col_expr(ticket_message::Column::BodyText, Expr::value("[erased]"))
         .col_expr(
@@ -472,20 +449,6 @@ pub async fn erase(
         )
         .filter(ticket_message::Column::TicketId.is_in(ids.clone()))
         .filter(ticket_message::Column::Kind.eq("incoming"))
-        .exec(&txn)
-        .await?;
-    // The history kept old subjects and descriptions; they go too.
-    ticket_activity::Entity::scoped_update(scope)
-        .col_expr(
-            ticket_activity::Column::OldValue,
-            Expr::value(Option::<serde_json::Value>::None),
-        )
-        .col_expr(
-            ticket_activity::Column::NewValue,
-            Expr::value(json!({"erased": true})),
-        )
-        .filter(ticket_activity::Column::TicketId.is_in(ids))
-        .filter(ticket_activity::Column::Field.is_in(["created", "subject", "description"]))
         .exec(&txn)
         .await?;
     txn.commit().await?;
@@ -550,32 +513,12 @@ pub async fn merge(
         .filter(ticket::Column::RequesterId.is_in(secondary_ids.clone()))
         .all(&txn)
         .await?;
-    let bump_version = {
-        use sea_orm::sea_query::ExprTrait as _;
-        Expr::col(ticket::Column::Version).add(1)
-    };
-    ticket::Entity::scoped_update(scope)
-        .col_expr(ticket::Column::RequesterId, Expr::value(primary.id))
-        .col_expr(ticket::Column::Version, bump_version)
-        .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
-        .filter(ticket::Column::RequesterId.is_in(secondary_ids.clone()))
-        .exec(&txn)
-        .await?;
-    let (actor_type, actor_id) = crate::tickets::service::actor(principal);
+    let actor = Actor::of(principal);
     for t in &moved {
-        ticket_activity::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(t.tenant_id),
-            ticket_id: Set(t.id),
-            actor_type: Set(actor_type.to_owned()),
-            actor_id: Set(actor_id),
-            field: Set("requester_id".into()),
-            old_value: Set(Some(json!(t.requester_id))),
-            new_value: Set(Some(json!(primary.id))),
-            created_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
+        let mut edit = Edit::of(t);
+        edit.requester(primary.id);
+        let guard = Guard::RequestedBy(t.requester_id);
+        change::edit(&txn, scope, actor, edit, guard, false, now).await?;
     }
     // Identifiers are unique per tenant: the secondaries go before the primary takes theirs.
     contact::Entity::scoped_delete(scope)

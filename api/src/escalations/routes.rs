@@ -41,7 +41,6 @@ async fn escalate_ticket(
     body: web::Json<EscalateTicket>,
 ) -> Result<HttpResponse, ApiError> {
     let origin = service::escalate(&state, &auth, id.into_inner(), body.into_inner()).await?;
-    state.announce("ticket.escalated", &origin).await;
     Ok(ticket_response(HttpResponse::Ok(), origin))
 }
 
@@ -70,6 +69,5 @@ async fn route_ticket(
     body: web::Json<RouteTicket>,
 ) -> Result<HttpResponse, ApiError> {
     let origin = service::route(&state, &auth, id.into_inner(), body.into_inner()).await?;
-    state.announce("ticket.routed", &origin).await;
     Ok(ticket_response(HttpResponse::Ok(), origin))
 }

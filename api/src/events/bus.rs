@@ -36,6 +36,9 @@ pub enum TicketEventKind {
     /// It was handed down to a client organisation.
     #[serde(rename = "ticket.routed")]
     Routed,
+    /// A message from the requester arrived.
+    #[serde(rename = "ticket.incoming")]
+    Incoming,
 }
 
 /// Something that happened to a ticket.
@@ -44,6 +47,8 @@ pub struct TicketEvent {
     /// What happened.
     #[schema(value_type = TicketEventKind)]
     pub kind: String,
+    /// The entry of the ticket event log (UUIDv7), also the stream's `id:` line.
+    pub id: Uuid,
     /// The ticket.
     pub ticket_id: Uuid,
     /// Its number.
@@ -54,6 +59,11 @@ pub struct TicketEvent {
     pub version: i32,
     /// When.
     pub at: DateTime<Utc>,
+    /// The entry's place in the log, so a stream skips what was committed before it opened
+    /// (never sent).
+    #[serde(default, skip_serializing)]
+    #[schema(ignore)]
+    pub seq: i64,
     /// The tenant's materialised path, to match subscribers' scopes (removed before the event
     /// is sent to a client).
     #[serde(default)]
@@ -176,6 +186,13 @@ impl EventBus {
         }
     }
 
+    /// Hands an event to this node's subscribers only: every node reads the event log itself
+    /// ([`super::relay`]).
+    pub fn deliver_local(&self, event: TicketEvent) {
+        // No subscribers on this node is fine.
+        let _ = self.local.send(event);
+    }
+
     /// A new subscription to every event reaching this node.
     pub fn subscribe(&self) -> broadcast::Receiver<TicketEvent> {
         self.local.subscribe()
@@ -225,6 +242,8 @@ impl TicketEvent {
     ) -> Self {
         Self {
             kind: kind.to_owned(),
+            id: Uuid::now_v7(),
+            seq: 0,
             ticket_id: ticket.id,
             number: ticket.number,
             tenant_id: ticket.tenant_id,

@@ -34,8 +34,9 @@ fn stream_owner(principal: &Principal) -> String {
 }
 
 /// A stream (`text/event-stream`) of events about tickets in the caller's scope: `ticket.created`,
-/// `ticket.updated`, `ticket.reply`, `ticket.note` (not for client staff), `ticket.merged`,
-/// `ticket.escalated`, `ticket.routed`. The stream ends when the access token expires; reconnect
+/// `ticket.updated`, `ticket.reply`, `ticket.note` (not for client staff), `ticket.incoming`,
+/// `ticket.merged`, `ticket.escalated`, `ticket.routed`; each entry's `id:` is its entry in the
+/// ticket event log. The stream ends when the access token expires; reconnect
 /// with a fresh one. One user or API key may hold `events.max_streams_per_principal` streams at
 /// once on each node (5 unless configured); one more is a 429 with `Retry-After` until one of
 /// them is closed.
@@ -64,6 +65,9 @@ async fn ticket_events(
             retry_after: RETRY_AFTER_SECS,
         })?;
     let receiver = state.events.subscribe();
+    // What was committed before the stream opened may still be on its way through this node's
+    // relay: the stream starts after the log's head as it is now.
+    let opened_after = crate::events::log::head(&state.db).await?;
     let hide_notes = principal.role() == Some(Role::ClientAdmin);
     let ends_at = principal.claims.as_ref().map(|claims| {
         let left = claims.exp - chrono::Utc::now().timestamp();
@@ -89,7 +93,8 @@ async fn ticket_events(
                         Bytes::from(format!("event: lagged\ndata: {{\"missed\":{missed}}}\n\n"))
                     }
                     Ok(Ok(event)) => {
-                        if !scope.covers_support(&event.tenant_path, event.tenant_kind)
+                        if event.seq <= opened_after
+                            || !scope.covers_support(&event.tenant_path, event.tenant_kind)
                             || (hide_notes && event.kind == "ticket.note")
                         {
                             continue;
@@ -102,7 +107,10 @@ async fn ticket_events(
                             fields.remove("tenant_path");
                             fields.remove("tenant_kind");
                         }
-                        Bytes::from(format!("event: {}\ndata: {data}\n\n", event.kind))
+                        Bytes::from(format!(
+                            "id: {}\nevent: {}\ndata: {data}\n\n",
+                            event.id, event.kind
+                        ))
                     }
                 };
                 return Some((Ok::<Bytes, actix_web::Error>(chunk), (receiver, slot)));

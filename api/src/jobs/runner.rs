@@ -1,8 +1,9 @@
 //! The background runner of bulk jobs, one per node. It claims a job whose lease is free with a
 //! conditional UPDATE, works its pending items in chunks (renewing the lease each chunk) and
-//! finishes it. Each chunk's replies, their history and outbox rows, the tickets' new version
-//! and the items' `done` marks commit in one transaction fenced by the lease, so a job resumed
-//! on another node after a crash never sends a reply twice.
+//! finishes it. Each chunk's replies (written by [`crate::tickets::change::post`], the same path
+//! as a single reply: messages, history, events, outbox rows, new versions) and the items'
+//! `done` marks commit in one transaction fenced by the lease, so a job resumed on another node
+//! after a crash never sends a reply twice.
 use crate::error::ErrorCode;
 // Only `claim` and `renew` read or write the jobs table without a scope: they look for and hold
 // jobs of every tenant before any scope exists. Once a job is claimed, the job's own rows go
@@ -12,13 +13,15 @@ use super::service::{self, StoredRequest};
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::tickets::change::{self, Actor, Post};
+use crate::tickets::domain::MessageKind;
 use crate::tickets::dto::UpdateTicket;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use entity::{contact, job, job_item, outbox, ticket, ticket_activity, ticket_message};
+use entity::{contact, job, job_item, ticket, ticket_message};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, Insert, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 use serde_json::json;
 use std::collections::HashMap;
@@ -288,25 +291,25 @@ async fn patch_for(
 }
 
 /// Applies the job's property changes to one ticket; a race with another edit is retried.
-/// Returns the origins in other tenants whose status followed the ticket's.
 async fn apply_changes(
     db: &DatabaseConnection,
     principal: &Principal,
     stored: &StoredRequest,
     ticket_id: Uuid,
-) -> Result<Vec<ticket::Model>, ApiError> {
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
     let mut attempts = 0;
     loop {
         let Some(patch) = patch_for(db, principal, stored, ticket_id).await? else {
-            return Ok(Vec::new());
+            return Ok(());
         };
-        match crate::tickets::service::update(db, principal, ticket_id, None, patch).await {
+        match crate::tickets::service::update(db, principal, ticket_id, None, patch, now).await {
             Err(ApiError::Conflict {
                 code: ErrorCode::EditConflict,
                 ..
             }) if attempts < 3 => attempts += 1,
             Err(err) => return Err(err),
-            Ok(edited) => return Ok(edited.origins),
+            Ok(_) => return Ok(()),
         }
     }
 }
@@ -328,42 +331,22 @@ async fn chunk(
     // (a) Property changes, ticket by ticket, through the same rules as PATCH. Re-applying a
     // change after a crash is a no-op.
     if stored.changes.is_some() {
-        let mut followed: Vec<ticket::Model> = Vec::new();
-        let mut outcome = Ok(());
         for item in items {
-            match apply_changes(db, principal, stored, item.ticket_id).await {
-                Ok(origins) => followed.extend(origins),
-                Err(ApiError::Internal(err)) => {
-                    outcome = Err(ApiError::Internal(err));
-                    break;
-                }
+            match apply_changes(db, principal, stored, item.ticket_id, state.clock.now()).await {
+                Ok(()) => {}
+                Err(ApiError::Internal(err)) => return Err(ApiError::Internal(err)),
                 Err(err) => {
                     failures.insert(item.id, (err.code().as_str(), err.to_string()));
                 }
             }
         }
-        // Each edit committed on its own: the origins whose status followed are announced
-        // whatever becomes of the rest of the chunk, off the job's path.
-        if !followed.is_empty() {
-            let state = state.clone();
-            tokio::spawn(async move {
-                state.announce_all("ticket.updated", &followed).await;
-            });
-        }
-        outcome?;
     }
 
-    // (b) Replies for the rest, all in one transaction with the items' marks.
+    // (b) Replies for the rest, written by the tickets' one write path in one transaction with
+    // the items' marks.
     let now = state.clock.now();
     let mut done: Vec<(Uuid, Option<Uuid>)> = Vec::new();
-    let mut messages: Vec<ticket_message::Model> = Vec::new();
-    let mut history: Vec<ticket_activity::ActiveModel> = Vec::new();
-    let mut deliveries: Vec<outbox::ActiveModel> = Vec::new();
-    let mut linked: Vec<(ticket::Model, ticket_message::Model)> = Vec::new();
-    let mut answered: Vec<Uuid> = Vec::new();
-    let mut announced: Vec<ticket::Model> = Vec::new();
-    let mut noted: Vec<ticket::Model> = Vec::new();
-    let mut first_answers: Vec<Uuid> = Vec::new();
+    let mut posts: Vec<Post> = Vec::new();
     let pending: Vec<&job_item::Model> = items
         .iter()
         .filter(|item| !failures.contains_key(&item.id))
@@ -385,7 +368,11 @@ async fn chunk(
             .into_iter()
             .map(|c| (c.id, c))
             .collect();
-        let kind = if reply.note { "note" } else { "reply" };
+        let kind = if reply.note {
+            MessageKind::Note
+        } else {
+            MessageKind::Reply
+        };
         let markup = crate::tickets::html::Markup::of(&reply.body);
         for item in &pending {
             let Some(found_ticket) = tickets.get(&item.ticket_id) else {
@@ -415,79 +402,27 @@ async fn chunk(
                 id: Uuid::now_v7(),
                 tenant_id: found_ticket.tenant_id,
                 ticket_id: found_ticket.id,
-                kind: kind.to_owned(),
+                kind: kind.as_str().to_owned(),
                 author_user_id: principal.user_id().ok(),
                 author_contact_id: None,
                 body_text: text,
                 body_html: html,
                 created_at: now,
             };
-            history.push(crate::tickets::service::activity(
-                principal,
-                found_ticket,
-                kind,
-                None,
-                Some(json!({"message_id": message.id, "job_id": found.id})),
-            ));
-            if !reply.note {
-                if found_ticket.origin_ticket_id.is_some() {
-                    linked.push((found_ticket.clone(), message.clone()));
-                } else {
-                    deliveries.push(crate::outbox::service::reply(found_ticket, &message));
-                }
-                if found_ticket.first_responded_at.is_none() {
-                    first_answers.push(found_ticket.id);
-                }
-            }
-            answered.push(found_ticket.id);
-            announced.push(found_ticket.clone());
             done.push((item.id, Some(message.id)));
-            messages.push(message);
+            posts.push(Post {
+                ticket: found_ticket.clone(),
+                message,
+                attachments: Vec::new(),
+                extra: Some(json!({"job_id": found.id})),
+            });
         }
     } else {
         done.extend(pending.iter().map(|item| (item.id, None)));
     }
 
     let txn = db.begin().await?;
-    for rows in messages.chunks(INSERT_ROWS) {
-        Insert::many(rows.iter().cloned().map(IntoActiveModel::into_active_model))
-            .exec_without_returning(&txn)
-            .await?;
-    }
-    for rows in history.chunks(INSERT_ROWS) {
-        Insert::many(rows.iter().cloned())
-            .exec_without_returning(&txn)
-            .await?;
-    }
-    for rows in deliveries.chunks(INSERT_ROWS) {
-        Insert::many(rows.iter().cloned())
-            .exec_without_returning(&txn)
-            .await?;
-    }
-    for (linked_ticket, message) in &linked {
-        noted.extend(
-            crate::escalations::service::reply_flows_back(&txn, linked_ticket, message).await?,
-        );
-    }
-    for ids in answered.chunks(INSERT_ROWS) {
-        ticket::Entity::scoped_update(scope)
-            .col_expr(
-                ticket::Column::Version,
-                Expr::col(ticket::Column::Version).add(1),
-            )
-            .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
-            .filter(ticket::Column::Id.is_in(ids.to_vec()))
-            .exec(&txn)
-            .await?;
-    }
-    for ids in first_answers.chunks(INSERT_ROWS) {
-        ticket::Entity::scoped_update(scope)
-            .col_expr(ticket::Column::FirstRespondedAt, Expr::value(now))
-            .filter(ticket::Column::Id.is_in(ids.to_vec()))
-            .filter(ticket::Column::FirstRespondedAt.is_null())
-            .exec(&txn)
-            .await?;
-    }
+    change::post(&txn, scope, Actor::of(principal), &posts, now).await?;
     let items_scope = Scope::single(found.tenant_id);
     let plain: Vec<Uuid> = done
         .iter()
@@ -550,22 +485,5 @@ async fn chunk(
         return Ok(false);
     }
     txn.commit().await?;
-    // Subscribers hear of each answered ticket, and of each origin that an answer on a linked
-    // ticket reached as a note, off the job's path.
-    if !announced.is_empty() || !noted.is_empty() {
-        let state = state.clone();
-        let kind = format!(
-            "ticket.{}",
-            messages.first().map_or("reply", |m| m.kind.as_str())
-        );
-        tokio::spawn(async move {
-            for mut answered in announced {
-                answered.version += 1;
-                answered.updated_at = now;
-                state.announce(&kind, &answered).await;
-            }
-            state.announce_all("ticket.note", &noted).await;
-        });
-    }
     Ok(true)
 }

@@ -1,6 +1,6 @@
 //! Queues replies for delivery. Callers pass their open transaction, so a reply and its
 //! delivery either both exist or neither does.
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::{outbox, ticket, ticket_message};
 use sea_orm::Set;
 use serde_json::json;
@@ -8,8 +8,11 @@ use uuid::Uuid;
 
 /// The outbox row that delivers `message`, a public reply on `ticket`, to its requester through
 /// the ticket's channel. Insert it in the transaction that inserts the message.
-pub fn reply(ticket: &ticket::Model, message: &ticket_message::Model) -> outbox::ActiveModel {
-    let now = Utc::now();
+pub fn reply(
+    ticket: &ticket::Model,
+    message: &ticket_message::Model,
+    now: DateTime<Utc>,
+) -> outbox::ActiveModel {
     outbox::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(ticket.tenant_id),

@@ -77,6 +77,12 @@ pub struct UpdateTenant {
     pub default_locale: Option<String>,
     /// IANA time zone.
     pub time_zone: Option<String>,
+    /// The group of this tenant (or of one above it) that receives the tickets other tenants
+    /// hand to it by escalation or routing; its automatic assignment then picks an agent.
+    /// `null` leaves them unassigned in no group.
+    #[serde(default, deserialize_with = "crate::http::patch::present")]
+    #[schema(value_type = Option<Uuid>)]
+    pub intake_group_id: Option<Option<Uuid>>,
 }
 
 /// A tenant.
@@ -103,6 +109,8 @@ pub struct TenantDto {
     pub default_locale: String,
     /// IANA time zone.
     pub time_zone: String,
+    /// The group that receives tickets handed to this tenant by another.
+    pub intake_group_id: Option<Uuid>,
     /// `active` or `suspended` (the tenant's own status; an ancestor's suspension blocks it too).
     #[schema(value_type = TenantStatusDto)]
     pub status: String,
@@ -125,6 +133,7 @@ impl From<entity::tenant::Model> for TenantDto {
             locales: serde_json::from_value(model.locales).unwrap_or_default(),
             default_locale: model.default_locale,
             time_zone: model.time_zone,
+            intake_group_id: model.intake_group_id,
             status: model.status,
             created_at: model.created_at,
             updated_at: model.updated_at,

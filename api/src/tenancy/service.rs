@@ -96,7 +96,9 @@ pub async fn update(
         locales = new_locales;
         active.locales = Set(serde_json::Value::from(locales.clone()));
     }
-    let default_locale = body.default_locale.unwrap_or(found.default_locale);
+    let default_locale = body
+        .default_locale
+        .unwrap_or_else(|| found.default_locale.clone());
     if !locales.contains(&default_locale) {
         return Err(ApiError::invalid(
             "default_locale",
@@ -108,8 +110,42 @@ pub async fn update(
         provisioning::validate_time_zone(&zone)?;
         active.time_zone = Set(zone);
     }
-    active.updated_at = Set(Utc::now());
+    if let Some(intake) = body.intake_group_id {
+        let intake = match intake {
+            Some(group_id) => Some(check_intake_group(state, scope, &found, group_id).await?),
+            None => None,
+        };
+        active.intake_group_id = Set(intake);
+    }
+    active.updated_at = Set(state.clock.now());
     Ok(active.update(&state.db).await?)
+}
+
+/// A group in the scope that may hold tickets of `tenant`: its own or an ancestor's.
+async fn check_intake_group(
+    state: &AppState,
+    scope: &Scope,
+    tenant: &tenant::Model,
+    group_id: Uuid,
+) -> Result<Uuid, ApiError> {
+    let group = entity::group::Entity::scoped_by_id(scope, group_id)
+        .one(&state.db)
+        .await?;
+    let owner = match &group {
+        Some(g) => {
+            tenant::Entity::scoped_by_id(scope, g.tenant_id)
+                .one(&state.db)
+                .await?
+        }
+        None => None,
+    };
+    match (group, owner) {
+        (Some(g), Some(owner)) if tenant.path.starts_with(&owner.path) => Ok(g.id),
+        _ => Err(ApiError::invalid(
+            "intake_group_id",
+            "no such group of this tenant or one above it",
+        )),
+    }
 }
 
 /// Suspends or reactivates a tenant strictly below the caller's. Suspension ends the sessions

@@ -136,3 +136,63 @@ api_enum!(
         LinkedReply => "linked_reply",
     }
 );
+
+api_enum!(
+    /// What an entry of the ticket event log records.
+    EventKind {
+        /// The ticket was created (by a person, an integration or a hand-off from another tenant).
+        Created => "created",
+        /// Fields other than status and assignee changed; `changes` lists each with its old and
+        /// new value.
+        Updated => "updated",
+        /// The status changed.
+        StatusChanged => "status_changed",
+        /// The assignee changed (by a person or by the group's automatic assignment).
+        Assigned => "assigned",
+        /// A message joined the conversation: a reply, a note or an incoming message.
+        MessageAdded => "message_added",
+        /// Other tickets were merged into this one.
+        Merged => "merged",
+        /// This ticket was merged into another and closed.
+        MergedInto => "merged_into",
+        /// The ticket was handed to another tenant, which got a linked ticket.
+        Linked => "linked",
+    }
+);
+
+impl MessageKind {
+    /// Whether the requester sees the message.
+    pub fn is_public(self) -> bool {
+        self != MessageKind::Note
+    }
+
+    /// Which way the message travels: `incoming` from the requester, `outgoing` to them, or
+    /// `internal` among agents.
+    pub fn direction(self) -> &'static str {
+        match self {
+            MessageKind::Incoming => "incoming",
+            MessageKind::Reply => "outgoing",
+            MessageKind::Note => "internal",
+        }
+    }
+}
+
+api_enum!(
+    /// Who caused an entry of the ticket event log.
+    EventActor {
+        /// A signed-in user (`actor_id` is the user).
+        User => "user",
+        /// An integrator's API key (`actor_id` is the key).
+        ApiKey => "api_key",
+        /// The operator at the command line.
+        Operator => "operator",
+        /// The server's own rules, e.g. a group's automatic assignment.
+        Automation => "automation",
+        /// A linked ticket in another tenant reporting back.
+        LinkedTicket => "linked_ticket",
+        /// The tenant that escalated the ticket to this one.
+        Escalation => "escalation",
+        /// The tenant that routed the ticket down to this one.
+        Routing => "routing",
+    }
+);

@@ -1,6 +1,7 @@
 //! Request and response bodies of the ticket endpoints.
 use super::domain::{
-    ActivityField, ActorType, LinkKind, MessageKind, TicketPriority, TicketSource, TicketStatus,
+    ActivityField, ActorType, EventActor, EventKind, LinkKind, MessageKind, TicketPriority,
+    TicketSource, TicketStatus,
 };
 use crate::contacts::dto::ContactFields;
 use crate::http::patch::present;
@@ -284,6 +285,44 @@ impl From<entity::ticket_message::Model> for MessageDto {
             body_html: model.body_html,
             created_at: model.created_at,
             attachments: Vec::new(),
+        }
+    }
+}
+
+/// One entry of a ticket's event log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventDto {
+    /// The entry's id (UUIDv7, in the order of the log).
+    pub id: Uuid,
+    /// What happened.
+    #[schema(value_type = EventKind)]
+    pub kind: String,
+    /// Who caused it.
+    #[schema(value_type = EventActor)]
+    pub actor_type: String,
+    /// The user or key.
+    pub actor_id: Option<Uuid>,
+    /// The ticket's version after it.
+    pub version: i32,
+    /// What changed: for `updated` a `changes` list of `{field, old, new}`; for
+    /// `status_changed` and `assigned` `{old, new}`; for `message_added` the `message_id`, its
+    /// `kind`, `visibility` and `direction`; for `created` the ticket's first values; for
+    /// `merged`, `merged_into` and `linked` the other tickets.
+    pub data: serde_json::Value,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<entity::ticket_event::Model> for EventDto {
+    fn from(model: entity::ticket_event::Model) -> Self {
+        Self {
+            id: model.id,
+            kind: model.kind,
+            actor_type: model.actor_type,
+            actor_id: model.actor_id,
+            version: model.version,
+            data: serde_json::from_str(&model.data).unwrap_or_default(),
+            created_at: model.created_at,
         }
     }
 }

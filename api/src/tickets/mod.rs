@@ -1,5 +1,6 @@
 //! Tickets: per-tenant numbers, fields, conversation (replies, notes, incoming messages) and the
 //! history of every change.
+pub mod change;
 pub mod criteria;
 pub mod domain;
 pub mod dto;

@@ -1,7 +1,7 @@
 //! HTTP endpoints of tickets and their conversation.
 use super::dto::{
-    ActivityDto, CreateMessage, CreateTicket, MergeTickets, MessageDto, TakeQuery, TicketDto,
-    TicketFilter, UpdateTicket,
+    ActivityDto, CreateMessage, CreateTicket, EventDto, MergeTickets, MessageDto, TakeQuery,
+    TicketDto, TicketFilter, UpdateTicket,
 };
 use super::service;
 use crate::auth::principal::{Authorized, TicketsRead, TicketsWrite};
@@ -26,19 +26,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(merge_tickets)
         .service(take_ticket)
         .service(get_conversation)
-        .service(get_activities);
-}
-
-/// Announces a new reply or note with the ticket as it now is.
-async fn announce_message(
-    state: &AppState,
-    auth: &crate::auth::principal::Principal,
-    kind: &str,
-    message: &entity::ticket_message::Model,
-) {
-    if let Ok(ticket) = service::get(&state.db, &auth.scope, message.ticket_id).await {
-        state.announce(kind, &ticket).await;
-    }
+        .service(get_activities)
+        .service(get_events);
 }
 
 pub(crate) fn ticket_response(
@@ -71,7 +60,6 @@ async fn create_ticket(
     body: web::Json<CreateTicket>,
 ) -> Result<HttpResponse, ApiError> {
     let created = service::create(&state, &auth, body.into_inner()).await?;
-    state.announce("ticket.created", &created).await;
     let mut response = HttpResponse::Created();
     response.insert_header((header::LOCATION, format!("/api/v1/tickets/{}", created.id)));
     Ok(ticket_response(response, created))
@@ -163,11 +151,10 @@ async fn update_ticket(
         id.into_inner(),
         expected.as_ref(),
         body.into_inner(),
+        state.clock.now(),
     )
     .await?;
-    state.announce("ticket.updated", &edited.ticket).await;
-    state.announce_all("ticket.updated", &edited.origins).await;
-    Ok(ticket_response(HttpResponse::Ok(), edited.ticket))
+    Ok(ticket_response(HttpResponse::Ok(), edited))
 }
 
 /// Adds a public reply to the requester.
@@ -191,18 +178,17 @@ async fn add_reply(
     id: web::Path<Uuid>,
     body: web::Json<CreateMessage>,
 ) -> Result<HttpResponse, ApiError> {
-    let posted = service::add_message_with_attachments(
+    let posted = service::add_message(
         &state.db,
         &auth,
         id.into_inner(),
         false,
         &body.body,
         &body.attachment_ids,
+        state.clock.now(),
     )
     .await?;
-    announce_message(&state, &auth, "ticket.reply", &posted.message).await;
-    state.announce_all("ticket.note", &posted.origins).await;
-    let mut created = [MessageDto::from(posted.message)];
+    let mut created = [MessageDto::from(posted)];
     crate::attachments::service::fill(&state.db, &auth.scope, &mut created).await?;
     let [created] = created;
     Ok(HttpResponse::Created().json(created))
@@ -229,18 +215,17 @@ async fn add_note(
     id: web::Path<Uuid>,
     body: web::Json<CreateMessage>,
 ) -> Result<HttpResponse, ApiError> {
-    let posted = service::add_message_with_attachments(
+    let posted = service::add_message(
         &state.db,
         &auth,
         id.into_inner(),
         true,
         &body.body,
         &body.attachment_ids,
+        state.clock.now(),
     )
     .await?;
-    announce_message(&state, &auth, "ticket.note", &posted.message).await;
-    state.announce_all("ticket.note", &posted.origins).await;
-    let mut created = [MessageDto::from(posted.message)];
+    let mut created = [MessageDto::from(posted)];
     crate::attachments::service::fill(&state.db, &auth.scope, &mut created).await?;
     let [created] = created;
     Ok(HttpResponse::Created().json(created))
@@ -295,6 +280,30 @@ async fn get_activities(
     ))
 }
 
+/// The ticket's entries in the event log, oldest first: what consumers (the event stream,
+/// and later delivery, SLA clocks, automations, surveys, webhooks) read about it. For agents
+/// and integrators; client staff read the history instead.
+#[utoipa::path(
+    tag = "tickets",
+    params(("id" = Uuid, Path, description = "Ticket id")),
+    responses(
+        (status = 200, description = "The ticket's events", body = Vec<EventDto>),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Client staff, or credentials without tickets:read", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found in the caller's scope", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["tickets:read"]), ("api_key" = ["tickets:read"]))
+)]
+#[get("/tickets/{id}/events")]
+async fn get_events(
+    state: web::Data<AppState>,
+    auth: Authorized<TicketsRead>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let events = service::events(&state.db, &auth, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(events.into_iter().map(EventDto::from).collect::<Vec<_>>()))
+}
+
 /// Merges other tickets of the same tenant into this one (e.g. the same student writing three
 /// times about one exam): their conversation moves here and they are closed with a link.
 #[utoipa::path(
@@ -322,9 +331,9 @@ async fn merge_tickets(
         &auth,
         id.into_inner(),
         body.into_inner().secondary_ids,
+        state.clock.now(),
     )
     .await?;
-    state.announce("ticket.merged", &primary).await;
     Ok(ticket_response(HttpResponse::Ok(), primary))
 }
 
@@ -352,8 +361,6 @@ async fn take_ticket(
     query: web::Query<TakeQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let force = query.force.unwrap_or(false);
-    let taken = service::take(&state.db, &auth, id.into_inner(), force).await?;
-    state.announce("ticket.updated", &taken.ticket).await;
-    state.announce_all("ticket.updated", &taken.origins).await;
-    Ok(ticket_response(HttpResponse::Ok(), taken.ticket))
+    let taken = service::take(&state.db, &auth, id.into_inner(), force, state.clock.now()).await?;
+    Ok(ticket_response(HttpResponse::Ok(), taken))
 }

@@ -1,9 +1,9 @@
 //! The rules of tickets; every query goes through the caller's scope, and every change is
 //! written together with its history in one transaction.
-use super::domain::{TicketPriority, TicketSource, TicketStatus};
+use super::change::{self, Actor, Edit, Guard, NewTicket, Post};
+use super::domain::{MessageKind, TicketPriority, TicketSource, TicketStatus};
 use super::dto::{CreateTicket, TicketFilter, UpdateTicket};
-use super::writer::NewTicket;
-use crate::auth::principal::{Actor, Principal};
+use crate::auth::principal::Principal;
 use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::http::conditional::IfMatch;
@@ -11,12 +11,11 @@ use crate::http::pagination::PageRequest;
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use entity::{company, group, tenant, ticket, ticket_activity, ticket_message, user};
-use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionSession, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, QueryFilter, QueryOrder, QuerySelect,
+    TransactionSession, TransactionTrait,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 use tenants::{Scope, Scoped};
 use uuid::Uuid;
 
@@ -86,37 +85,6 @@ pub fn check_tags(tags: Vec<String>) -> Result<Vec<String>, ApiError> {
 /// The ticket's version as a strong entity tag, for `ETag` and `If-Match`.
 pub fn etag(ticket: &ticket::Model) -> String {
     format!("\"{}\"", ticket.version)
-}
-
-/// Who is acting, as the history records it: actor type and id.
-pub fn actor(principal: &Principal) -> (&'static str, Option<Uuid>) {
-    match &principal.actor {
-        Actor::User { id, .. } => ("user", Some(*id)),
-        Actor::ApiKey { id, .. } => ("api_key", Some(*id)),
-        Actor::Operator => ("operator", None),
-    }
-}
-
-/// A history row of `found` for `field`, written by `principal`.
-pub fn activity(
-    principal: &Principal,
-    found: &ticket::Model,
-    field: &str,
-    old: Option<Value>,
-    new: Option<Value>,
-) -> ticket_activity::ActiveModel {
-    let (actor_type, actor_id) = actor(principal);
-    ticket_activity::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(found.tenant_id),
-        ticket_id: Set(found.id),
-        actor_type: Set(actor_type.to_owned()),
-        actor_id: Set(actor_id),
-        field: Set(field.to_owned()),
-        old_value: Set(old),
-        new_value: Set(new),
-        created_at: Set(Utc::now()),
-    }
 }
 
 /// Checks that a group may hold tickets of the tenant at `ticket_path`: the group is in the
@@ -210,12 +178,6 @@ pub fn status_stamp(status: TicketStatus) -> Option<ticket::Column> {
     }
 }
 
-fn status_timestamps(active: &mut ticket::ActiveModel, status: TicketStatus, now: DateTime<Utc>) {
-    if let Some(column) = status_stamp(status) {
-        active.set(column, Some(now).into());
-    }
-}
-
 /// Creates a ticket: checks every field and reference, finds or creates the requester, then
 /// hands the ticket to the tenant's batching writer, which numbers it and records its creation.
 ///
@@ -297,7 +259,7 @@ pub async fn create(
         (None, None) => return Err(ApiError::invalid("requester", "missing")),
     };
     let status = body.status.unwrap_or(TicketStatus::Open);
-    let now = Utc::now();
+    let now = state.clock.now();
     let mut ticket = ticket::Model {
         id: Uuid::now_v7(),
         tenant_id,
@@ -333,15 +295,15 @@ pub async fn create(
         linked_tenant_id: None,
     };
     ticket.search_text = search_text(&ticket.subject, &ticket.description);
-    let written = state
+    state
         .ticket_writer
         .write(NewTicket {
             ticket,
-            actor: actor(principal),
+            actor: Actor::of(principal),
             scope: own.clone(),
+            assign_scope: scope.clone(),
         })
-        .await?;
-    Ok(crate::assignment::service::assign_created(db, scope, written).await)
+        .await
 }
 
 pub(crate) fn unmerged(found: ticket::Model) -> Result<ticket::Model, ApiError> {
@@ -365,6 +327,7 @@ pub async fn merge(
     principal: &Principal,
     id: Uuid,
     secondary_ids: Vec<Uuid>,
+    now: DateTime<Utc>,
 ) -> Result<ticket::Model, ApiError> {
     let scope = &principal.scope;
     let mut secondary_ids = secondary_ids;
@@ -400,70 +363,16 @@ pub async fn merge(
         .into_iter()
         .map(unmerged)
         .collect::<Result<Vec<_>, _>>()?;
-    let now = Utc::now();
     let txn = db.begin().await?;
-    ticket_message::Entity::scoped_update(scope)
-        .col_expr(ticket_message::Column::TicketId, Expr::value(primary.id))
-        .filter(ticket_message::Column::TicketId.is_in(secondary_ids.clone()))
-        .exec(&txn)
-        .await?;
-    crate::attachments::service::move_to(&txn, scope, &secondary_ids, primary.id).await?;
-    for secondary in &secondaries {
-        let closed = ticket::Entity::scoped_update(scope)
-            .col_expr(
-                ticket::Column::Status,
-                Expr::value(TicketStatus::Closed.as_str()),
-            )
-            .col_expr(ticket::Column::ClosedAt, Expr::value(now))
-            .col_expr(ticket::Column::MergedIntoId, Expr::value(primary.id))
-            .col_expr(
-                ticket::Column::Version,
-                Expr::col(ticket::Column::Version).add(1),
-            )
-            .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
-            .filter(ticket::Column::Id.eq(secondary.id))
-            .filter(ticket::Column::MergedIntoId.is_null())
-            .exec(&txn)
-            .await?;
-        if closed.rows_affected == 0 {
-            return Err(ApiError::conflict(
-                ErrorCode::TicketMerged,
-                "a ticket was merged elsewhere at the same moment; reload and retry",
-            ));
-        }
-        let merged_into = json!({"ticket_id": primary.id, "number": primary.number});
-        activity(
-            principal,
-            secondary,
-            "merged_into",
-            Some(json!(secondary.status)),
-            Some(merged_into),
-        )
-        .insert(&txn)
-        .await?;
-    }
-    let merged: Vec<Value> = secondaries
-        .iter()
-        .map(|t| json!({"ticket_id": t.id, "number": t.number}))
-        .collect();
-    activity(
-        principal,
+    super::change::merge(
+        &txn,
+        scope,
+        Actor::of(principal),
         &primary,
-        "merged",
-        None,
-        Some(Value::from(merged)),
+        &secondaries,
+        now,
     )
-    .insert(&txn)
     .await?;
-    ticket::Entity::scoped_update(scope)
-        .col_expr(
-            ticket::Column::Version,
-            Expr::col(ticket::Column::Version).add(1),
-        )
-        .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
-        .filter(ticket::Column::Id.eq(primary.id))
-        .exec(&txn)
-        .await?;
     txn.commit().await?;
     get(db, scope, id).await
 }
@@ -518,20 +427,10 @@ pub async fn list(
     Ok(rows)
 }
 
-/// An edited ticket, and the origin tickets in other tenants whose status followed it (a linked
-/// ticket's status climbs through every origin above it), so the handler can announce each
-/// after the commit.
-#[derive(Debug)]
-pub struct Edited {
-    /// The ticket as it now is.
-    pub ticket: ticket::Model,
-    /// The origins whose status changed with it, nearest first, as they now are.
-    pub origins: Vec<ticket::Model>,
-}
-
-/// Applies a partial edit. With `if_match` a ticket whose [`etag`] it does not match is
-/// refused with 412; without it, an edit that races another is refused with 409. Every changed
-/// field is recorded in the history.
+/// Applies a partial edit through [`super::change::edit`]. With `if_match` a ticket whose
+/// [`etag`] it does not match is refused with 412; without it, an edit that races another is
+/// refused with 409. Every changed field is recorded in the history and the event log; a move
+/// to another group without a chosen assignee lets the group's mode pick one.
 ///
 /// # Errors
 /// 404 outside the scope, 412/409 as above, 422 for bad fields or references.
@@ -541,10 +440,10 @@ pub async fn update(
     id: Uuid,
     if_match: Option<&IfMatch>,
     body: UpdateTicket,
-) -> Result<Edited, ApiError> {
+    now: DateTime<Utc>,
+) -> Result<ticket::Model, ApiError> {
     let scope = &principal.scope;
-    // A move to another group without a chosen assignee lets the group's mode pick one.
-    let regrouped = body.group_id.is_some() && body.assignee_id.is_none();
+    let reassign = body.group_id.is_some() && body.assignee_id.is_none();
     let found = unmerged(get(db, scope, id).await?)?;
     if if_match.is_some_and(|condition| !condition.matches(&etag(&found))) {
         return Err(ApiError::PreconditionFailed(
@@ -555,89 +454,49 @@ pub async fn update(
         .one(db)
         .await?
         .ok_or(ApiError::NotFound("ticket"))?;
-    let mut changes: Vec<(&'static str, Value, Value)> = Vec::new();
-    let mut active: ticket::ActiveModel = found.clone().into();
-    let now = Utc::now();
-
-    let mut searchable = (found.subject.clone(), found.description.clone());
+    let mut edit = Edit::of(&found);
     if let Some(subject) = body.subject {
-        let subject = check_subject(&subject)?;
-        if subject != found.subject {
-            changes.push(("subject", json!(found.subject), json!(subject)));
-            searchable.0.clone_from(&subject);
-            active.subject = Set(subject);
-        }
+        edit.subject(check_subject(&subject)?);
     }
     if let Some(description) = body.description {
-        let description = check_description(&description)?;
-        if description != found.description {
-            changes.push(("description", json!(found.description), json!(description)));
-            searchable.1.clone_from(&description);
-            active.description = Set(description);
-        }
+        edit.description(check_description(&description)?);
     }
-    let new_status = body.status.filter(|s| s.as_str() != found.status);
-    if let Some(status) = new_status {
-        changes.push(("status", json!(found.status), json!(status.as_str())));
-        active.status = Set(status.as_str().to_owned());
-        status_timestamps(&mut active, status, now);
+    if let Some(status) = body.status {
+        edit.status(status);
     }
-    if let Some(priority) = body.priority.filter(|p| p.as_str() != found.priority) {
-        changes.push(("priority", json!(found.priority), json!(priority.as_str())));
-        active.priority = Set(priority.as_str().to_owned());
+    if let Some(priority) = body.priority {
+        edit.priority(priority);
     }
     if let Some(ticket_type) = body.ticket_type {
-        let ticket_type = check_type(ticket_type)?;
-        if ticket_type != found.ticket_type {
-            changes.push(("ticket_type", json!(found.ticket_type), json!(ticket_type)));
-            active.ticket_type = Set(ticket_type);
-        }
+        edit.ticket_type(check_type(ticket_type)?);
     }
     if let Some(tags) = body.tags {
-        let tags = Value::from(check_tags(tags)?);
-        if tags != found.tags {
-            changes.push(("tags", found.tags.clone(), tags.clone()));
-            active.tags = Set(tags);
-        }
+        edit.tags(Value::from(check_tags(tags)?));
     }
     if let Some(requester_id) = body.requester_id.filter(|id| *id != found.requester_id) {
-        let requester = check_requester(db, scope, found.tenant_id, requester_id).await?;
-        changes.push((
-            "requester_id",
-            json!(found.requester_id),
-            json!(requester.id),
-        ));
-        active.requester_id = Set(requester.id);
+        edit.requester(
+            check_requester(db, scope, found.tenant_id, requester_id)
+                .await?
+                .id,
+        );
     }
     if let Some(company_id) = body.company_id {
-        let company_id = match company_id {
+        edit.company(match company_id {
             Some(id) => Some(check_company(db, scope, found.tenant_id, id).await?),
             None => None,
-        };
-        if company_id != found.company_id {
-            changes.push(("company_id", json!(found.company_id), json!(company_id)));
-            active.company_id = Set(company_id);
-        }
+        });
     }
     if let Some(group_id) = body.group_id {
-        let group_id = match group_id {
+        edit.group(match group_id {
             Some(id) => Some(check_group(db, scope, &owner.path, id).await?),
             None => None,
-        };
-        if group_id != found.group_id {
-            changes.push(("group_id", json!(found.group_id), json!(group_id)));
-            active.group_id = Set(group_id);
-        }
+        });
     }
     if let Some(assignee_id) = body.assignee_id {
-        let assignee_id = match assignee_id {
+        edit.assignee(match assignee_id {
             Some(id) => Some(check_assignee(db, scope, &owner.path, id).await?),
             None => None,
-        };
-        if assignee_id != found.assignee_id {
-            changes.push(("assignee_id", json!(found.assignee_id), json!(assignee_id)));
-            active.assignee_id = Set(assignee_id);
-        }
+        });
     }
     if let Some(values) = body.custom_fields {
         let current: serde_json::Map<String, Value> =
@@ -645,60 +504,30 @@ pub async fn update(
         let fields = crate::ticket_fields::service::definitions(db, scope, found.tenant_id).await?;
         let updated =
             crate::ticket_fields::service::apply(&fields, current.clone(), values, false)?;
-        if updated != current {
-            changes.push((
-                "custom_fields",
-                Value::Object(current),
-                Value::Object(updated.clone()),
-            ));
-            active.custom_fields = Set(Value::Object(updated).to_string());
-        }
+        edit.custom_fields(current, updated);
     }
-    if changes.is_empty() {
-        return Ok(Edited {
-            ticket: found,
-            origins: Vec::new(),
-        });
+    if edit.is_empty() {
+        return Ok(found);
     }
-    if searchable != (found.subject.clone(), found.description.clone()) {
-        active.search_text = Set(search_text(&searchable.0, &searchable.1));
-    }
-    active.version = Set(found.version + 1);
-    active.updated_at = Set(now);
-
     let txn = db.begin().await?;
-    let written = ticket::Entity::scoped_update(scope)
-        .set(active)
-        .filter(ticket::Column::Id.eq(found.id))
-        .filter(ticket::Column::Version.eq(found.version))
-        .exec(&txn)
-        .await?;
-    if written.rows_affected == 0 {
+    let written = change::edit(
+        &txn,
+        scope,
+        Actor::of(principal),
+        edit,
+        Guard::Version,
+        reassign,
+        now,
+    )
+    .await?;
+    let Some(written) = written else {
         return Err(ApiError::conflict(
             ErrorCode::EditConflict,
             "someone else changed the ticket at the same time; reload and retry",
         ));
-    }
-    for (field, old, new) in changes {
-        activity(principal, &found, field, Some(old), Some(new))
-            .insert(&txn)
-            .await?;
-    }
-    let origins = match new_status {
-        Some(status) => {
-            crate::escalations::service::status_flows_back(&txn, &found, status).await?
-        }
-        None => Vec::new(),
     };
     txn.commit().await?;
-    let mut updated = get(db, scope, id).await?;
-    if regrouped && updated.group_id != found.group_id {
-        updated = crate::assignment::service::assign_regrouped(db, scope, updated).await;
-    }
-    Ok(Edited {
-        ticket: updated,
-        origins,
-    })
+    Ok(written)
 }
 
 /// Assigns a ticket to the calling agent. A ticket a colleague holds is taken over only with
@@ -714,7 +543,8 @@ pub async fn take(
     principal: &Principal,
     id: Uuid,
     force: bool,
-) -> Result<Edited, ApiError> {
+    now: DateTime<Utc>,
+) -> Result<ticket::Model, ApiError> {
     let me = principal.user_id()?;
     if force && !may_take_over(principal.role()) {
         return Err(ApiError::forbidden(
@@ -724,12 +554,7 @@ pub async fn take(
     }
     let found = unmerged(get(db, &principal.scope, id).await?)?;
     match found.assignee_id {
-        Some(current) if current == me => {
-            return Ok(Edited {
-                ticket: found,
-                origins: Vec::new(),
-            });
-        }
+        Some(current) if current == me => return Ok(found),
         Some(current) if !force => {
             return Err(ApiError::conflict(
                 ErrorCode::AlreadyAssigned,
@@ -751,6 +576,7 @@ pub async fn take(
             assignee_id: Some(Some(me)),
             ..UpdateTicket::default()
         },
+        now,
     )
     .await;
     match taken {
@@ -770,45 +596,23 @@ fn may_take_over(role: Option<tenants::Role>) -> bool {
     )
 }
 
-/// A new reply or note, and the origin tickets it reached in other tenants (a linked ticket's
-/// public reply arrives on its origin as a note), so the handler can announce each after the
-/// commit.
-#[derive(Debug)]
-pub struct Posted {
-    /// The reply or note.
-    pub message: ticket_message::Model,
-    /// The origins that received it as a note, as they now are.
-    pub origins: Vec<ticket::Model>,
-}
-
-/// Adds a public reply (`note = false`) or a private note to a ticket; a first reply sets
-/// `first_responded_at`.
+/// Adds a public reply (`note = false`) or a private note to a ticket, with uploaded files of
+/// the ticket, through [`super::change::post`]: a first reply sets `first_responded_at`, a
+/// reply on a linked ticket reaches its origin as a note, any other reply is queued for
+/// delivery.
 ///
 /// # Errors
-/// 404 outside the scope, 403 for callers that are not agents, 422 for an empty body.
+/// 404 outside the scope, 403 for callers that are not agents, 422 for an empty body or for
+/// attachments that cannot be linked (naming `attachment_ids`).
 pub async fn add_message(
     db: &DatabaseConnection,
     principal: &Principal,
     id: Uuid,
     note: bool,
     body: &str,
-) -> Result<Posted, ApiError> {
-    add_message_with_attachments(db, principal, id, note, body, &[]).await
-}
-
-/// [`add_message`] that also links uploaded attachments of the ticket to the new message, in
-/// the same transaction.
-///
-/// # Errors
-/// As [`add_message`]; 422 naming `attachment_ids` for attachments that cannot be linked.
-pub async fn add_message_with_attachments(
-    db: &DatabaseConnection,
-    principal: &Principal,
-    id: Uuid,
-    note: bool,
-    body: &str,
     attachment_ids: &[Uuid],
-) -> Result<Posted, ApiError> {
+    now: DateTime<Utc>,
+) -> Result<ticket_message::Model, ApiError> {
     if principal.role() == Some(tenants::Role::ClientAdmin) {
         return Err(ApiError::forbidden(
             ErrorCode::InsufficientScope,
@@ -818,60 +622,32 @@ pub async fn add_message_with_attachments(
     let (html, text) = super::html::render_body(body)?;
     let scope = &principal.scope;
     let found = unmerged(get(db, scope, id).await?)?;
-    let now = Utc::now();
-    let kind = if note { "note" } else { "reply" };
+    let kind = if note {
+        MessageKind::Note
+    } else {
+        MessageKind::Reply
+    };
+    let message = ticket_message::Model {
+        id: Uuid::now_v7(),
+        tenant_id: found.tenant_id,
+        ticket_id: found.id,
+        kind: kind.as_str().to_owned(),
+        author_user_id: principal.user_id().ok(),
+        author_contact_id: None,
+        body_text: text,
+        body_html: html,
+        created_at: now,
+    };
+    let post = Post {
+        ticket: found,
+        message: message.clone(),
+        attachments: attachment_ids.to_vec(),
+        extra: None,
+    };
     let txn = db.begin().await?;
-    let mut bump = ticket::Entity::scoped_update(scope)
-        .col_expr(
-            ticket::Column::Version,
-            Expr::col(ticket::Column::Version).add(1),
-        )
-        .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
-        .filter(ticket::Column::Id.eq(found.id));
-    if !note && found.first_responded_at.is_none() {
-        bump = bump.col_expr(ticket::Column::FirstRespondedAt, Expr::value(now));
-    }
-    bump.exec(&txn).await?;
-    let message = ticket_message::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(found.tenant_id),
-        ticket_id: Set(found.id),
-        kind: Set(kind.to_owned()),
-        author_user_id: Set(principal.user_id().ok()),
-        author_contact_id: Set(None),
-        body_text: Set(text),
-        body_html: Set(html),
-        created_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
-    activity(
-        principal,
-        &found,
-        kind,
-        None,
-        Some(json!({"message_id": message.id})),
-    )
-    .insert(&txn)
-    .await?;
-    // Linked before the reply flows back, so the note it becomes on the origin carries its files.
-    crate::attachments::service::link(&txn, scope, &found, message.id, attachment_ids).await?;
-    let mut origins = Vec::new();
-    if !note {
-        if found.origin_ticket_id.is_some() {
-            // A linked ticket's requester is the tenant that handed it on: the answer goes back
-            // to that ticket, not out through a channel.
-            origins.extend(
-                crate::escalations::service::reply_flows_back(&txn, &found, &message).await?,
-            );
-        } else {
-            crate::outbox::service::reply(&found, &message)
-                .insert(&txn)
-                .await?;
-        }
-    }
+    change::post(&txn, scope, Actor::of(principal), &[post], now).await?;
     txn.commit().await?;
-    Ok(Posted { message, origins })
+    Ok(message)
 }
 
 /// A ticket's conversation, oldest first; private notes only for agents and integrators.
@@ -944,6 +720,31 @@ pub async fn activities(
         history.iter_mut().for_each(public_facts_only);
     }
     Ok(history)
+}
+
+/// A ticket's entries in the event log, oldest first (at most 1,000).
+///
+/// # Errors
+/// 404 outside the scope, 403 for client staff.
+pub async fn events(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<Vec<entity::ticket_event::Model>, ApiError> {
+    if principal.role() == Some(tenants::Role::ClientAdmin) {
+        return Err(ApiError::forbidden(
+            ErrorCode::InsufficientScope,
+            "client staff read a ticket's history, not its event log",
+        ));
+    }
+    let scope = &principal.scope;
+    let found = get(db, scope, id).await?;
+    Ok(entity::ticket_event::Entity::scoped(scope)
+        .filter(entity::ticket_event::Column::TicketId.eq(found.id))
+        .order_by_asc(entity::ticket_event::Column::Seq)
+        .limit(1000)
+        .all(db)
+        .await?)
 }
 
 /// Strips from a public entry who on the support side made it.

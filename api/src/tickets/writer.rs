@@ -3,23 +3,18 @@
 //! Numbers are gapless per tenant, so every creation must take the tenant's counter row lock
 //! and hold it until it commits; one creation at a time would cap a busy tenant at one commit's
 //! latency. Instead, creations that arrive while a batch is being written wait for the next
-//! batch, and a batch takes `n` numbers, inserts `n` tickets and their history rows and commits
-//! once. A batch that fails is retried one ticket at a time, so one bad ticket never fails its
+//! batch, and a batch takes `n` numbers, inserts `n` tickets with their automatic
+//! assignment, history and events (through [`super::change::create`]) and commits once. A
+//! batch that fails is retried one ticket at a time, so one bad ticket never fails its
 //! neighbours and a refused ticket never leaves a hole in the numbering. Across API nodes the
 //! counter row still serialises the batches, so numbering stays correct with any number of
 //! nodes.
 use crate::error::ApiError;
 use dashmap::DashMap;
-use entity::{ticket, ticket_activity, ticket_counter};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, Insert, IntoActiveModel,
-    QueryFilter, TransactionTrait,
-};
-use serde_json::json;
+use entity::ticket;
+use sea_orm::{DatabaseConnection, TransactionTrait};
 use std::sync::Arc;
 use std::time::Duration;
-use tenants::{Scope, Scoped};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -28,15 +23,7 @@ const MAX_BATCH: usize = 256;
 /// A tenant's writer task ends after this long without work.
 const IDLE: Duration = Duration::from_secs(30);
 
-/// A checked ticket waiting for its number.
-pub struct NewTicket {
-    /// The ticket, with every field but `number` set.
-    pub ticket: ticket::Model,
-    /// Who created it, for the history: actor type and id.
-    pub actor: (&'static str, Option<Uuid>),
-    /// A scope that covers the ticket's tenant.
-    pub scope: Scope,
-}
+pub use super::change::NewTicket;
 
 struct Job {
     new: NewTicket,
@@ -211,87 +198,14 @@ async fn write_batch_or_each(db: &DatabaseConnection, batch: Vec<Job>) {
     }
 }
 
-/// Takes `count` numbers of the tenant and stores the tickets and their `created` history in
-/// one transaction.
+/// Takes `count` numbers of the tenant and stores the tickets, their automatic assignment,
+/// history and events in one transaction.
 async fn write(
     db: &DatabaseConnection,
     news: &[&NewTicket],
 ) -> Result<Vec<ticket::Model>, ApiError> {
     let txn = db.begin().await?;
-    let tickets = insert_numbered(&txn, news).await?;
+    let tickets = super::change::create(&txn, news).await?;
     txn.commit().await?;
-    Ok(tickets)
-}
-
-/// Numbers tickets of one tenant and inserts them with their `created` history inside the
-/// caller's transaction, for writes that must commit together with other changes (a linked
-/// ticket and its origin). Holds the tenant's counter row lock until that transaction ends.
-///
-/// # Errors
-/// Fails when the database refuses a ticket.
-pub async fn insert_numbered(
-    txn: &DatabaseTransaction,
-    news: &[&NewTicket],
-) -> Result<Vec<ticket::Model>, ApiError> {
-    let Some(first) = news.first() else {
-        return Ok(Vec::new());
-    };
-    let tenant_id = first.ticket.tenant_id;
-    let scope = &first.scope;
-    let count = i64::try_from(news.len()).map_err(|e| ApiError::Internal(e.into()))?;
-    let bump = || {
-        ticket_counter::Entity::scoped_update(scope)
-            .col_expr(
-                ticket_counter::Column::LastNumber,
-                Expr::col(ticket_counter::Column::LastNumber).add(count),
-            )
-            .filter(ticket_counter::Column::TenantId.eq(tenant_id))
-    };
-    let mut counters = bump().exec_with_returning(txn).await?;
-    if counters.is_empty() {
-        let start = ticket_counter::ActiveModel {
-            tenant_id: sea_orm::Set(tenant_id),
-            last_number: sea_orm::Set(0),
-        };
-        ticket_counter::Entity::insert(start)
-            .on_conflict_do_nothing()
-            .exec_without_returning(txn)
-            .await?;
-        counters = bump().exec_with_returning(txn).await?;
-    }
-    let last = counters
-        .pop()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("ticket counter missing")))?
-        .last_number;
-    let mut tickets = Vec::with_capacity(news.len());
-    let mut history = Vec::with_capacity(news.len());
-    for (offset, new) in (0..count).zip(news) {
-        let mut ticket = new.ticket.clone();
-        ticket.number = last - count + 1 + offset;
-        history.push(ticket_activity::Model {
-            id: Uuid::now_v7(),
-            tenant_id: ticket.tenant_id,
-            ticket_id: ticket.id,
-            actor_type: new.actor.0.to_owned(),
-            actor_id: new.actor.1,
-            field: "created".into(),
-            old_value: None,
-            new_value: Some(json!({"number": ticket.number, "subject": ticket.subject, "status": ticket.status,
-                                   "priority": ticket.priority, "source": ticket.source, "requester_id": ticket.requester_id})),
-            created_at: ticket.created_at,
-        });
-        tickets.push(ticket);
-    }
-    Insert::many(
-        tickets
-            .iter()
-            .cloned()
-            .map(IntoActiveModel::into_active_model),
-    )
-    .exec_without_returning(txn)
-    .await?;
-    Insert::many(history.into_iter().map(IntoActiveModel::into_active_model))
-        .exec_without_returning(txn)
-        .await?;
     Ok(tickets)
 }
