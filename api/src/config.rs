@@ -40,6 +40,8 @@ pub struct Settings {
     pub attachments: AttachmentSettings,
     /// Bulk jobs (bulk update and mass reply).
     pub jobs: JobSettings,
+    /// Delivery of the outbox (replies to requesters).
+    pub delivery: DeliverySettings,
     /// The real-time event stream.
     pub events: EventSettings,
 }
@@ -56,6 +58,49 @@ impl Default for EventSettings {
     fn default() -> Self {
         Self {
             max_streams_per_principal: 5,
+        }
+    }
+}
+
+/// How the outbox's worker delivers messages.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct DeliverySettings {
+    /// The SMTP relay e-mail leaves through, as `host:port` (plain SMTP, for a relay on the
+    /// local network such as Postfix or a provider's agent). Unset: e-mail rows fail with
+    /// `no e-mail relay is configured` instead of waiting for ever.
+    pub smtp_relay: Option<String>,
+    /// The sender address of e-mail.
+    pub from_address: String,
+    /// Attempts before a row is dead-lettered (kept with its last error for an admin to retry).
+    pub max_attempts: i32,
+    /// The first retry waits this long; each next one twice as long (with jitter), up to
+    /// `max_backoff_secs`.
+    pub base_backoff_secs: u64,
+    /// The longest wait between attempts.
+    pub max_backoff_secs: u64,
+    /// How long a worker holds the rows it took; another node may take them once it runs out.
+    pub lease_secs: u64,
+    /// How often an idle worker looks for due rows.
+    pub poll_millis: u64,
+    /// Rows taken at once.
+    pub batch: u64,
+    /// How long one delivery may take before it counts as failed.
+    pub timeout_secs: u64,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        Self {
+            smtp_relay: None,
+            from_address: "support@localhost".to_owned(),
+            max_attempts: 8,
+            base_backoff_secs: 10,
+            max_backoff_secs: 3600,
+            lease_secs: 60,
+            poll_millis: 500,
+            batch: 50,
+            timeout_secs: 20,
         }
     }
 }
@@ -245,6 +290,7 @@ impl Default for Settings {
             http: HttpSettings::default(),
             attachments: AttachmentSettings::default(),
             jobs: JobSettings::default(),
+            delivery: DeliverySettings::default(),
             events: EventSettings::default(),
         }
     }

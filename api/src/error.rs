@@ -71,6 +71,7 @@ error_codes! {
     MissingCredentials => "missing_credentials",
     MissingFile => "missing_file",
     NotFound => "not_found",
+    NotRetryable => "not_retryable",
     NotViewOwner => "not_view_owner",
     PayloadTooLarge => "payload_too_large",
     PortalDomainTaken => "portal_domain_taken",

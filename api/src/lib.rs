@@ -31,6 +31,7 @@ pub mod ticket_fields;
 pub mod tickets;
 pub mod users;
 pub mod views;
+pub mod work;
 
 pub use config::Settings;
 pub use startup::Application;

@@ -25,6 +25,7 @@ use utoipa_actix_web::AppExt;
         (name = "tickets", description = "Tickets, conversation and history"),
         (name = "attachments", description = "Files of a ticket's conversation"),
         (name = "jobs", description = "Bulk updates and mass replies, run in the background"),
+        (name = "outbox", description = "Messages on their way out: delivery status, dead letters, retries"),
         (name = "views", description = "Agents' saved ticket views"),
         (name = "agents", description = "Shifts and hand-offs"),
         (name = "reports", description = "Counts and statistics"),

@@ -44,7 +44,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(crate::events::routes::configure)
             .configure(crate::attachments::routes::configure)
             .configure(crate::views::routes::configure)
-            .configure(crate::jobs::routes::configure),
+            .configure(crate::jobs::routes::configure)
+            .configure(crate::outbox::routes::configure),
     );
 }
 
@@ -146,6 +147,9 @@ pub async fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
         storage,
         job_wakeup: Arc::default(),
         word_sample: Arc::default(),
+        work: Arc::new(
+            crate::work::WorkMetrics::new().map_err(|e| anyhow::anyhow!("worker metrics: {e}"))?,
+        ),
     })
 }
 
@@ -183,6 +187,7 @@ impl Application {
         crate::jobs::runner::spawn(state.clone());
         crate::attachments::sweeper::spawn(state.clone());
         crate::events::relay::spawn(state.clone());
+        crate::outbox::worker::spawn(state.clone())?;
         let listener = TcpListener::bind(&state.settings.bind)
             .with_context(|| format!("binding {}", state.settings.bind))?;
         let port = listener.local_addr()?.port();

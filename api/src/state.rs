@@ -54,6 +54,8 @@ pub struct AppState {
     pub job_wakeup: Arc<tokio::sync::Notify>,
     /// Which words of a search are rare, for the ticket list's search plan.
     pub word_sample: Arc<crate::tickets::word_sample::WordSample>,
+    /// The background workers' metrics of this node.
+    pub work: Arc<crate::work::WorkMetrics>,
 }
 
 impl AppState {

@@ -19,6 +19,7 @@ mod m20261201_000014_ticket_text_search;
 mod m20261201_000015_asymmetric_signing_keys;
 mod m20261201_000016_ticket_tenant_id_index;
 mod m20261202_000017_ticket_events;
+mod m20261202_000018_outbox_leases;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000015_asymmetric_signing_keys::Migration),
             Box::new(m20261201_000016_ticket_tenant_id_index::Migration),
             Box::new(m20261202_000017_ticket_events::Migration),
+            Box::new(m20261202_000018_outbox_leases::Migration),
         ]
     }
 }

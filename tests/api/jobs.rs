@@ -203,9 +203,18 @@ async fn a_mass_reply_is_rendered_for_each_requester_and_queued_in_the_outbox() 
         assert!(!sent[0].body_html.contains("<b>"), "{}", sent[0].body_html);
         let queued = outbox(&app, uuid(ticket)).await;
         assert_eq!(queued.len(), 1);
-        assert_eq!(queued[0].message_id, sent[0].id);
+        assert_eq!(queued[0].message_id, Some(sent[0].id));
         assert_eq!(queued[0].channel, "email");
-        assert_eq!(queued[0].status, "pending");
+        // Queued for the worker, which without a relay in this test fails it with the reason.
+        assert!(
+            queued[0].status == "queued"
+                || queued[0]
+                    .last_error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("no e-mail relay")),
+            "{:?}",
+            queued[0]
+        );
         let now = body(
             app.get(&format!("/api/v1/tickets/{}", id(ticket)), &root)
                 .await,
@@ -560,7 +569,7 @@ async fn a_job_whose_node_dies_midway_resumes_on_another_node_without_replying_t
         );
         let queued = outbox(&app, uuid(ticket)).await;
         assert_eq!(queued.len(), 1, "ticket {n}");
-        assert_eq!(queued[0].message_id, sent[0].id);
+        assert_eq!(queued[0].message_id, Some(sent[0].id));
         messages.insert(sent[0].id);
     }
     assert_eq!(

@@ -124,10 +124,13 @@ pub async fn record(
 }
 
 /// `GET /metrics`: the Prometheus text exposition.
-pub async fn exposition(metrics: web::Data<HttpMetrics>) -> HttpResponse {
+pub async fn exposition(
+    metrics: web::Data<HttpMetrics>,
+    state: web::Data<crate::state::AppState>,
+) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(metrics.render())
+        .body(metrics.render() + &state.work.render())
 }
 
 #[cfg(test)]

@@ -12,7 +12,9 @@ use super::domain::{EventKind, MessageKind, TicketStatus};
 use crate::auth::principal::{Actor as Caller, Principal};
 use crate::error::{ApiError, ErrorCode};
 use chrono::{DateTime, Utc};
-use entity::{tenant, ticket, ticket_activity, ticket_counter, ticket_event, ticket_message};
+use entity::{
+    contact, tenant, ticket, ticket_activity, ticket_counter, ticket_event, ticket_message,
+};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
@@ -690,6 +692,19 @@ pub async fn post(
             .exec(txn)
             .await?;
     }
+    let requester_ids: Vec<Uuid> = posts
+        .iter()
+        .filter(|p| p.message.kind == "reply" && p.ticket.origin_ticket_id.is_none())
+        .map(|p| p.ticket.requester_id)
+        .collect();
+    let mut requesters: HashMap<Uuid, contact::Model> = HashMap::new();
+    for chunk in requester_ids.chunks(CHUNK) {
+        let found = contact::Entity::scoped(scope)
+            .filter(contact::Column::Id.is_in(chunk.to_vec()))
+            .all(txn)
+            .await?;
+        requesters.extend(found.into_iter().map(|c| (c.id, c)));
+    }
     let mut log = Log::new(now);
     let mut deliveries = Vec::new();
     for post in posts {
@@ -715,6 +730,7 @@ pub async fn post(
             deliveries.push(crate::outbox::service::reply(
                 &post.ticket,
                 &post.message,
+                requesters.get(&post.ticket.requester_id),
                 now,
             ));
         }

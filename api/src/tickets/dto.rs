@@ -271,6 +271,8 @@ pub struct MessageDto {
     pub created_at: DateTime<Utc>,
     /// Files it carries.
     pub attachments: Vec<crate::attachments::dto::AttachmentDto>,
+    /// For a reply: how far its delivery to the requester got.
+    pub delivery: Option<crate::outbox::dto::DeliveryDto>,
 }
 
 impl From<entity::ticket_message::Model> for MessageDto {
@@ -285,6 +287,7 @@ impl From<entity::ticket_message::Model> for MessageDto {
             body_html: model.body_html,
             created_at: model.created_at,
             attachments: Vec::new(),
+            delivery: None,
         }
     }
 }

@@ -190,6 +190,7 @@ async fn add_reply(
     .await?;
     let mut created = [MessageDto::from(posted)];
     crate::attachments::service::fill(&state.db, &auth.scope, &mut created).await?;
+    crate::outbox::service::fill(&state.db, &auth.scope, &mut created).await?;
     let [created] = created;
     Ok(HttpResponse::Created().json(created))
 }
@@ -251,6 +252,7 @@ async fn get_conversation(
     let messages = service::conversation(&state.db, &auth, id.into_inner()).await?;
     let mut messages: Vec<MessageDto> = messages.into_iter().map(MessageDto::from).collect();
     crate::attachments::service::fill(&state.db, &auth.scope, &mut messages).await?;
+    crate::outbox::service::fill(&state.db, &auth.scope, &mut messages).await?;
     Ok(HttpResponse::Ok().json(messages))
 }
 

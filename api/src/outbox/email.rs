@@ -1,0 +1,79 @@
+//! E-mail delivery through an SMTP relay.
+use super::worker::Failure;
+use entity::outbox;
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::Deserialize;
+
+/// What a reply's outbox row carries.
+#[derive(Deserialize)]
+struct Payload {
+    number: i64,
+    subject: String,
+    body_text: String,
+    body_html: String,
+}
+
+/// A relay that e-mail leaves through, with the sender address.
+#[derive(Clone)]
+pub struct Relay {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl Relay {
+    /// A relay at `host:port` (plain SMTP) sending as `from`.
+    ///
+    /// # Errors
+    /// Fails for an address without a port or a sender that is not an e-mail address.
+    pub fn new(address: &str, from: &str) -> anyhow::Result<Self> {
+        let (host, port) = address
+            .rsplit_once(':')
+            .ok_or_else(|| anyhow::anyhow!("delivery.smtp_relay must be host:port"))?;
+        let port: u16 = port.parse()?;
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+            .port(port)
+            .build();
+        Ok(Self {
+            transport,
+            from: from.parse()?,
+        })
+    }
+
+    /// Sends one row; returns the message's `Message-ID`, the provider's handle on it.
+    ///
+    /// # Errors
+    /// [`Failure::Permanent`] for an unusable address or payload or a refusal for good (5xx),
+    /// [`Failure::Transient`] for what may work later (4xx, the relay unreachable).
+    pub async fn send(&self, row: &outbox::Model) -> Result<String, Failure> {
+        let payload: Payload = serde_json::from_str(&row.payload)
+            .map_err(|e| Failure::Permanent(format!("unreadable payload: {e}")))?;
+        let to: Mailbox = row
+            .recipient
+            .as_deref()
+            .unwrap_or_default()
+            .parse()
+            .map_err(|e| Failure::Permanent(format!("not an e-mail address: {e}")))?;
+        let message_id = format!("<{}@helpdesk>", row.id);
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(format!("[#{}] {}", payload.number, payload.subject))
+            .message_id(Some(message_id.clone()))
+            .multipart(MultiPart::alternative_plain_html(
+                payload.body_text,
+                payload.body_html,
+            ))
+            .map_err(|e| Failure::Permanent(format!("cannot build the message: {e}")))?;
+        match self.transport.send(message).await {
+            Ok(_) => Ok(message_id),
+            Err(err) if err.is_permanent() => Err(Failure::Permanent(bounded(&err.to_string()))),
+            Err(err) => Err(Failure::Transient(bounded(&err.to_string()))),
+        }
+    }
+}
+
+/// An error text cut to what a row keeps.
+fn bounded(text: &str) -> String {
+    text.chars().take(500).collect()
+}

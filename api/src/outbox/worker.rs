@@ -1,0 +1,241 @@
+//! This node's delivery worker: it takes due outbox rows under a lease (see
+//! [`crate::work::lease`]), hands each to its channel, and records the outcome fenced by the
+//! lease's token: `sent` with the provider's id; for a failure that may pass, `queued` again
+//! after an exponential back-off with jitter, or `dead` with the last error once
+//! `delivery.max_attempts` attempts failed (an admin may retry it); for a failure that will
+//! not pass, `failed` with the reason. A node that stalled past its lease records nothing: the
+//! row went to another node, which delivers it (at least once; the `Message-ID` is the row's
+//! id, so a receiving server can tell a repeat).
+use super::domain::DeliveryStatus;
+use super::email::Relay;
+use crate::config::DeliverySettings;
+use crate::state::AppState;
+use crate::work::{Backoff, Lease, WorkerKind};
+use chrono::{DateTime, TimeDelta, Utc};
+use entity::outbox;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, DatabaseBackend, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    Statement,
+};
+use std::time::{Duration, Instant};
+use tenants::{Scope, Scoped};
+
+/// Why a delivery failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// It may work later (the provider is down, a 4xx answer): retried.
+    Transient(String),
+    /// It will not work (no address, no channel, refused for good): `failed`.
+    Permanent(String),
+}
+
+/// The channels this node delivers through.
+struct Channels {
+    email: Option<Relay>,
+}
+
+impl Channels {
+    async fn deliver(&self, row: &outbox::Model) -> Result<Option<String>, Failure> {
+        match row.channel.as_str() {
+            "email" => match &self.email {
+                Some(relay) => relay.send(row).await.map(Some),
+                None => Err(Failure::Permanent(
+                    "no e-mail relay is configured (delivery.smtp_relay)".to_owned(),
+                )),
+            },
+            other => Err(Failure::Permanent(format!(
+                "no {other} channel is configured for this tenant"
+            ))),
+        }
+    }
+}
+
+/// Starts this node's worker.
+///
+/// # Errors
+/// Fails when `delivery.smtp_relay` or `delivery.from_address` is malformed.
+pub fn spawn(state: AppState) -> anyhow::Result<()> {
+    let settings = state.settings.delivery.clone();
+    let email = match &settings.smtp_relay {
+        Some(address) => Some(Relay::new(address, &settings.from_address)?),
+        None => None,
+    };
+    tokio::spawn(run(state, Channels { email }, settings));
+    Ok(())
+}
+
+async fn run(state: AppState, channels: Channels, settings: DeliverySettings) {
+    let poll = Duration::from_millis(settings.poll_millis.max(10));
+    let backoff = Backoff {
+        base: TimeDelta::seconds(i64::try_from(settings.base_backoff_secs).unwrap_or(10)),
+        max: TimeDelta::seconds(i64::try_from(settings.max_backoff_secs).unwrap_or(3600)),
+    };
+    let mut counted = Instant::now() - Duration::from_secs(60);
+    loop {
+        let now = state.clock.now();
+        let lease = Lease::new(now, settings.lease_secs);
+        let taken = match claim(&state.db, now, lease, settings.batch).await {
+            Ok(rows) => rows,
+            Err(err) => {
+                tracing::warn!(error = ?err, "the outbox worker cannot take rows");
+                Vec::new()
+            }
+        };
+        let full = taken.len() as u64 >= settings.batch;
+        for row in taken {
+            let timeout = Duration::from_secs(settings.timeout_secs.max(1));
+            let outcome = match tokio::time::timeout(timeout, channels.deliver(&row)).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(Failure::Transient(
+                    "the channel did not answer in time".into(),
+                )),
+            };
+            let recorded = record(&state, &row, lease, outcome, &settings, backoff).await;
+            if let Err(err) = recorded {
+                tracing::warn!(error = ?err, outbox = %row.id, "could not record a delivery");
+            }
+        }
+        if counted.elapsed() >= Duration::from_secs(2) {
+            counted = Instant::now();
+            if let Err(err) = count(&state).await {
+                tracing::debug!(error = ?err, "could not count the outbox");
+            }
+        }
+        if !full {
+            tokio::time::sleep(poll).await;
+        }
+    }
+}
+
+/// Takes up to `batch` due rows nobody holds, writing `lease` on them and counting the attempt.
+/// Rows of every tenant: the worker delivers for all of them, and each outcome is written
+/// through a scope of the row's own tenant.
+#[allow(clippy::disallowed_methods)] // the worker takes due rows of every tenant
+async fn claim(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    lease: Lease,
+    batch: u64,
+) -> Result<Vec<outbox::Model>, sea_orm::DbErr> {
+    let backend = db.get_database_backend();
+    let (p, skip_locked) = match backend {
+        DatabaseBackend::Postgres => (["$1", "$2", "$3", "$4"], " FOR UPDATE SKIP LOCKED"),
+        _ => (["?", "?", "?", "?"], ""),
+    };
+    let due = format!(
+        "status IN ('queued', 'sending') AND next_attempt_at <= {now} \
+         AND (lease_until IS NULL OR lease_until < {now})",
+        now = p[2]
+    );
+    let sql = format!(
+        "UPDATE outbox SET status = 'sending', lease_until = {until}, lease_token = {token}, \
+         attempts = attempts + 1 \
+         WHERE id IN (SELECT id FROM outbox WHERE {due} ORDER BY next_attempt_at LIMIT {limit}{skip_locked}) \
+         AND {due} RETURNING *",
+        until = p[0],
+        token = p[1],
+        limit = p[3],
+    );
+    let limit = i64::try_from(batch).unwrap_or(50);
+    let values: Vec<sea_orm::Value> = vec![
+        lease.until.into(),
+        lease.token.into(),
+        now.into(),
+        limit.into(),
+    ];
+    // SQLite numbers its `?` by position: the due condition's `now` appears twice more.
+    let values = match backend {
+        DatabaseBackend::Postgres => values,
+        _ => vec![
+            lease.until.into(),
+            lease.token.into(),
+            now.into(),
+            now.into(),
+            limit.into(),
+            now.into(),
+            now.into(),
+        ],
+    };
+    outbox::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(backend, sql, values))
+        .all(db)
+        .await
+}
+
+/// Writes the outcome of one attempt, if this worker still holds the row.
+async fn record(
+    state: &AppState,
+    row: &outbox::Model,
+    lease: Lease,
+    outcome: Result<Option<String>, Failure>,
+    settings: &DeliverySettings,
+    backoff: Backoff,
+) -> Result<(), sea_orm::DbErr> {
+    let now = state.clock.now();
+    let scope = Scope::single(row.tenant_id);
+    let mut update = outbox::Entity::scoped_update(&scope)
+        .col_expr(
+            outbox::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            outbox::Column::LeaseToken,
+            Expr::value(Option::<uuid::Uuid>::None),
+        )
+        .filter(outbox::Column::Id.eq(row.id))
+        .filter(outbox::Column::LeaseToken.eq(lease.token));
+    let status = match outcome {
+        Ok(provider_id) => {
+            update = update
+                .col_expr(outbox::Column::SentAt, Expr::value(now))
+                .col_expr(outbox::Column::ProviderMessageId, Expr::value(provider_id))
+                .col_expr(
+                    outbox::Column::LastError,
+                    Expr::value(Option::<String>::None),
+                );
+            DeliveryStatus::Sent
+        }
+        Err(Failure::Permanent(reason)) => {
+            update = update.col_expr(outbox::Column::LastError, Expr::value(reason));
+            DeliveryStatus::Failed
+        }
+        Err(Failure::Transient(reason)) => {
+            update = update.col_expr(outbox::Column::LastError, Expr::value(reason));
+            if row.attempts >= settings.max_attempts {
+                DeliveryStatus::Dead
+            } else {
+                state.work.retried(WorkerKind::Outbox);
+                update = update.col_expr(
+                    outbox::Column::NextAttemptAt,
+                    Expr::value(backoff.next_attempt(now, row.attempts)),
+                );
+                DeliveryStatus::Queued
+            }
+        }
+    };
+    let written = update
+        .col_expr(outbox::Column::Status, Expr::value(status.as_str()))
+        .exec(&state.db)
+        .await?;
+    if written.rows_affected == 0 {
+        tracing::warn!(outbox = %row.id, "lost the lease on a delivery; another node owns it");
+    }
+    Ok(())
+}
+
+/// Updates the outbox's gauges: queued, in flight, dead.
+#[allow(clippy::disallowed_methods)] // counts of every tenant's rows, for this node's metrics
+async fn count(state: &AppState) -> Result<(), sea_orm::DbErr> {
+    let by = |status: DeliveryStatus| {
+        outbox::Entity::find().filter(outbox::Column::Status.eq(status.as_str()))
+    };
+    let queued = by(DeliveryStatus::Queued).count(&state.db).await?;
+    let sending = by(DeliveryStatus::Sending).count(&state.db).await?;
+    let dead = by(DeliveryStatus::Dead).count(&state.db).await?;
+    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    state
+        .work
+        .set_counts(WorkerKind::Outbox, n(queued), n(sending), n(dead));
+    Ok(())
+}
