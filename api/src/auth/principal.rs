@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use tenants::{Reach, Role, Scope, TenantKind};
+use tenants::{Caller, Reach, Role, Scope, TenantKind};
 use uuid::Uuid;
 
 /// The prefix every API key starts with, which tells it apart from a JWT.
@@ -113,7 +113,12 @@ impl Principal {
             tenant_kind: TenantKind::Platform,
             tenant_slug: platform.slug.clone(),
             scopes: vec!["admin".into()],
-            scope: Scope::new(platform.id, platform.path.clone(), Reach::Subtree),
+            scope: Scope::for_caller(
+                Caller::Operator,
+                platform.id,
+                platform.path.clone(),
+                Reach::Subtree,
+            ),
             claims: None,
         }
     }
@@ -280,7 +285,12 @@ async fn from_jwt(state: &AppState, token: &str) -> Result<Principal, ApiError> 
         tenant_kind: facts.kind,
         tenant_slug: facts.slug,
         scopes: claims.scopes.clone(),
-        scope: Scope::new(claims.tid, facts.path, reach_in(facts.kind, role.reach())),
+        scope: Scope::for_caller(
+            Caller::AccessToken,
+            claims.tid,
+            facts.path,
+            reach_in(facts.kind, role.reach()),
+        ),
         claims: Some(claims),
     })
 }
@@ -381,7 +391,8 @@ async fn from_api_key(state: &AppState, key: &str) -> Result<(Principal, RateLim
         tenant_kind: facts.kind,
         tenant_slug: facts.slug,
         scopes,
-        scope: Scope::new(
+        scope: Scope::for_caller(
+            Caller::ApiKey,
             found.tenant_id,
             facts.path,
             reach_in(facts.kind, Reach::Subtree),

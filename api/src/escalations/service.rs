@@ -7,9 +7,9 @@
 //! agents decide what the requester hears), and its status becomes the origin's and climbs on
 //! through every origin above that is itself a linked ticket. What changed on the origins is
 //! returned, so the handlers can announce it after the commit. The other tenant is reached only
-//! through a scope of that one tenant ([`Scope::single`]), never through the caller's. A copied
-//! file is a row of the other tenant sharing the stored bytes, never a way into the first
-//! tenant's rows.
+//! through a scope of that one tenant ([`Scope::for_tenant_work`]), never through the caller's.
+//! A copied file is a row of the other tenant sharing the stored bytes, never a way into the
+//! first tenant's rows.
 use super::dto::{EscalateTicket, RouteTicket};
 use crate::attachments::service as attachments;
 use crate::auth::principal::Principal;
@@ -27,7 +27,7 @@ use sea_orm::{
     QuerySelect, Set, TransactionTrait,
 };
 use serde_json::{Value, json};
-use tenants::{Reach, Role, Scope, Scoped, TenantKind};
+use tenants::{Role, Scope, Scoped, TenantKind, Why};
 use uuid::Uuid;
 
 /// Most messages copied to a linked ticket.
@@ -210,7 +210,7 @@ async fn open_linked(
         .limit(MAX_COPIED)
         .all(db)
         .await?;
-    let target_scope = Scope::new(target.id, target.path.clone(), Reach::Own);
+    let target_scope = Scope::for_tenant_work(target.id, Why::LinkedTicketOpen);
     let now = Utc::now();
     let linked_id = Uuid::now_v7();
 
@@ -376,7 +376,7 @@ async fn origin_of(
     else {
         return Ok(None);
     };
-    let scope = Scope::single(origin_tenant);
+    let scope = Scope::for_tenant_work(origin_tenant, Why::LinkedTicketReport);
     let origin = ticket::Entity::scoped_by_id(&scope, origin_id)
         .filter(ticket::Column::MergedIntoId.is_null())
         .one(txn)
@@ -402,10 +402,13 @@ pub async fn reply_flows_back(
     let Some((scope, origin)) = origin_of(txn, linked).await? else {
         return Ok(None);
     };
-    let from = tenant::Entity::scoped_by_id(&Scope::single(linked.tenant_id), linked.tenant_id)
-        .one(txn)
-        .await?
-        .map_or_else(String::new, |t| t.name);
+    let from = tenant::Entity::scoped_by_id(
+        &Scope::for_tenant_work(linked.tenant_id, Why::LinkedTicketReport),
+        linked.tenant_id,
+    )
+    .one(txn)
+    .await?
+    .map_or_else(String::new, |t| t.name);
     let now = Utc::now();
     let note = ticket_message::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -430,7 +433,7 @@ pub async fn reply_flows_back(
     .await?;
     attachments::copy_to(
         txn,
-        &Scope::single(linked.tenant_id),
+        &Scope::for_tenant_work(linked.tenant_id, Why::LinkedTicketReport),
         &origin,
         &[(message.id, note.id)],
     )

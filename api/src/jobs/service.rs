@@ -15,7 +15,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
-use tenants::{Reach, Role, Scope, Scoped};
+use tenants::{Caller, Reach, Role, Scope, Scoped, Why};
 use uuid::Uuid;
 
 /// The kind of job a bulk ticket request makes.
@@ -407,7 +407,7 @@ pub async fn principal_of(
         .tenant_facts(found.actor_tenant_id)
         .await?
         .ok_or_else(revoked)?;
-    let own = Scope::single(found.actor_tenant_id);
+    let own = Scope::for_tenant_work(found.actor_tenant_id, Why::JobCreatorCheck);
     let actor_id = found.actor_id.ok_or_else(revoked)?;
     let actor = match found.actor_type.as_str() {
         "user" => {
@@ -454,7 +454,7 @@ pub async fn principal_of(
         tenant_kind: facts.kind,
         tenant_slug: facts.slug,
         scopes: stored.scopes.clone(),
-        scope: Scope::new(found.actor_tenant_id, facts.path, reach),
+        scope: Scope::for_caller(Caller::JobCreator, found.actor_tenant_id, facts.path, reach),
         claims: None,
     })
 }
