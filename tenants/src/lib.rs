@@ -17,7 +17,7 @@ pub mod tree;
 pub use doors::{Caller, Why};
 pub use model::{Role, TenantKind, TenantStatus};
 pub use scope::{Data, Reach, Scope};
-pub use scoped::{Scoped, TenantOwned};
+pub use scoped::{OwnedRows, Scoped, ScopedInsert, TenantOwned};
 
 /// What the tenancy kernel can refuse.
 #[derive(Debug, thiserror::Error)]

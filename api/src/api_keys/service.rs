@@ -9,8 +9,8 @@ use chrono::Utc;
 use entity::{api_key, tenant};
 use rand::Rng;
 use rand::distr::Alphanumeric;
-use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, QuerySelect, Set};
-use tenants::Scoped;
+use sea_orm::{ActiveModelTrait, ColumnTrait, NotSet, QueryFilter, QueryOrder, QuerySelect, Set};
+use tenants::{Scoped, ScopedInsert};
 use tenants::model::SCOPES;
 use uuid::Uuid;
 
@@ -69,7 +69,7 @@ pub async fn create(
     let secret = format!("{API_KEY_PREFIX}{prefix}_{}", random_text(40));
     let created = api_key::ActiveModel {
         id: Set(Uuid::now_v7()),
-        tenant_id: Set(target.id),
+        tenant_id: NotSet,
         name: Set(name),
         prefix: Set(prefix),
         key_hash: Set(hash_api_key(&secret)),
@@ -80,6 +80,7 @@ pub async fn create(
         expires_at: Set(body.expires_at),
         revoked_at: Set(None),
     }
+    .owned_by_tenant(&principal.scope, &target)?
     .insert(&state.db)
     .await?;
     Ok((created, secret))

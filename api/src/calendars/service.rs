@@ -9,11 +9,11 @@ use chrono::{DateTime, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
 use entity::{business_calendar, group, tenant};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, PaginatorTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, NotSet, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde_json::Value;
-use tenants::{Role, Scope, Scoped};
+use tenants::{Role, Scope, Scoped, ScopedInsert};
 use uuid::Uuid;
 
 /// Most weekly intervals in one calendar.
@@ -299,7 +299,7 @@ pub async fn create(
     let now = Utc::now();
     business_calendar::ActiveModel {
         id: Set(Uuid::now_v7()),
-        tenant_id: Set(owner.id),
+        tenant_id: NotSet,
         name: Set(name),
         time_zone: Set(time_zone),
         always_open: Set(body.always_open),
@@ -308,6 +308,7 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     }
+    .owned_by_tenant(&principal.scope, &owner)?
     .insert(db)
     .await
     .map_err(name_taken)

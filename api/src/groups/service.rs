@@ -8,11 +8,11 @@ use crate::state::AppState;
 use chrono::Utc;
 use entity::{group, group_member, tenant};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, NotSet, QueryFilter, QueryOrder, QuerySelect,
+    Set, TransactionTrait,
 };
 use std::collections::HashMap;
-use tenants::{Scope, Scoped};
+use tenants::{Scope, Scoped, ScopedInsert};
 use uuid::Uuid;
 
 /// A display name: 1-200 characters once trimmed (the same rule as tenant names).
@@ -56,7 +56,7 @@ pub async fn create(
     let now = Utc::now();
     group::ActiveModel {
         id: Set(Uuid::now_v7()),
-        tenant_id: Set(owner.id),
+        tenant_id: NotSet,
         name: Set(name),
         kind: Set(body.kind.as_str().to_owned()),
         description: Set(body.description.filter(|d| !d.trim().is_empty())),
@@ -67,6 +67,7 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     }
+    .owned_by_tenant(&principal.scope, &owner)?
     .insert(&state.db)
     .await
     .map_err(name_taken)

@@ -15,7 +15,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
-use tenants::{Caller, Reach, Role, Scope, Scoped, Why};
+use tenants::{Caller, Reach, Role, Scope, Scoped, ScopedInsert, Why};
 use uuid::Uuid;
 
 /// The kind of job a bulk ticket request makes.
@@ -295,7 +295,7 @@ pub async fn accept(
     let now = Utc::now();
     let job_row = job::Model {
         id: Uuid::now_v7(),
-        tenant_id: principal.tenant_id,
+        tenant_id: scope.tenant_id(),
         kind: KIND.to_owned(),
         status: "queued".to_owned(),
         request,
@@ -327,18 +327,15 @@ pub async fn accept(
         })
         .collect();
     let txn = db.begin().await?;
-    Insert::one(job_row.clone().into_active_model())
+    Insert::one(job_row.clone().into_active_model().owned_by(scope)?)
         .exec_without_returning(&txn)
         .await?;
     for chunk in items.chunks(INSERT_ROWS) {
-        Insert::many(
-            chunk
-                .iter()
-                .cloned()
-                .map(IntoActiveModel::into_active_model),
-        )
-        .exec_without_returning(&txn)
-        .await?;
+        let rows = chunk
+            .iter()
+            .map(|item| item.clone().into_active_model().owned_by(scope))
+            .collect::<Result<Vec<_>, _>>()?;
+        Insert::many(rows).exec_without_returning(&txn).await?;
     }
     txn.commit().await?;
     Ok(job_row)

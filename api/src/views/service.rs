@@ -9,11 +9,11 @@ use crate::tickets::dto::TicketFilter;
 use chrono::Utc;
 use entity::{ticket, ticket_view};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, NotSet, QueryFilter, QueryOrder,
     QuerySelect, Select, Set, TransactionTrait,
 };
 use serde_json::{Map, Value};
-use tenants::{Role, Scoped};
+use tenants::{Role, Scoped, ScopedInsert};
 use utoipa::IntoParams;
 use utoipa::openapi::path::ParameterIn;
 use uuid::Uuid;
@@ -159,9 +159,10 @@ pub async fn create(
     let name = check_name(&body.name)?;
     let filters = check_filters(db.get_database_backend(), &body.filters)?;
     let now = Utc::now();
+    // A view belongs to its owner's own tenant, whatever its filters reach.
     ticket_view::ActiveModel {
         id: Set(Uuid::now_v7()),
-        tenant_id: Set(principal.tenant_id),
+        tenant_id: NotSet,
         owner_id: Set(me),
         name: Set(name),
         filters: Set(filters),
@@ -169,6 +170,7 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     }
+    .owned_by(&principal.scope)?
     .insert(db)
     .await
     .map_err(taken)
