@@ -3,6 +3,7 @@
 
 use crate::scope::Data;
 use crate::{Scope, TenancyError, TenantKind};
+use sea_orm::sea_query::{Query, SelectStatement};
 use sea_orm::{ActiveModelTrait, DeleteMany, EntityTrait, QueryFilter, Select, UpdateMany, Value};
 
 /// A table whose rows belong to one tenant.
@@ -40,6 +41,14 @@ pub trait Scoped: TenantOwned {
         Self::delete_many().filter(scope.condition_for(Self::tenant_column(), Self::DATA))
     }
 
+    /// A hand-built `SELECT … FROM` the table, already keeping only rows inside the scope; add
+    /// the columns, further conditions and grouping (reports that aggregate in SQL).
+    fn scoped_select(scope: &Scope) -> SelectStatement {
+        Query::select()
+            .from(Self::default())
+            .cond_where(scope.condition_for(Self::tenant_column(), Self::DATA))
+            .to_owned()
+    }
 }
 
 impl<E: TenantOwned> Scoped for E {}
@@ -344,4 +353,16 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn a_scoped_select_starts_from_the_scope() {
+        let tenant = Uuid::now_v7();
+        let scope = Scope::for_tenant_work(tenant, Why::JobBookkeeping);
+        let sql = entity::ticket::Entity::scoped_select(&scope)
+            .expr(sea_orm::sea_query::Expr::cust("COUNT(*)"))
+            .to_string(sea_orm::sea_query::SqliteQueryBuilder);
+        assert!(
+            sql.contains(r#"FROM "tickets" WHERE "tickets"."tenant_id" = "#),
+            "{sql}"
+        );
+    }
 }

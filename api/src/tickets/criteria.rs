@@ -2,9 +2,10 @@
 //! shared by `GET /tickets`, saved views and bulk jobs. User text is matched as text, never as
 //! an SQL pattern: a tag matches exactly, and `q` matches tickets containing every word.
 use super::dto::TicketFilter;
+use crate::backend;
 use crate::error::ApiError;
 use entity::ticket;
-use sea_orm::sea_query::{Expr, LikeExpr, SimpleExpr};
+use sea_orm::sea_query::LikeExpr;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr};
 
 /// Most words one search may hold; each adds a pattern match per ticket read.
@@ -13,7 +14,7 @@ pub const MAX_SEARCH_WORDS: usize = 8;
 pub const MAX_SEARCH_CHARS: usize = 200;
 /// The character that makes the next one literal in a `LIKE` pattern. Not a backslash: the two
 /// databases quote a backslash in `ESCAPE '…'` differently, and `!` needs no quoting anywhere.
-const LIKE_ESCAPE: char = '!';
+pub(crate) const LIKE_ESCAPE: char = '!';
 
 /// Whether a query over `filter` must be planned with its search patterns in view.
 ///
@@ -22,8 +23,9 @@ const LIKE_ESCAPE: char = '!';
 /// tickets and stop at a page) from a rare one (ask the trigram index), and the plan it keeps
 /// read the trigram index over every tenant: 700 ms for `q=camera exam` against 4 ms with the
 /// words in view. SQLite plans each statement as it comes.
-pub fn plans_per_pattern(filter: &TicketFilter, backend: DbBackend) -> bool {
-    backend == DbBackend::Postgres && filter.q.as_deref().is_some_and(|q| !q.trim().is_empty())
+pub fn plans_per_pattern(filter: &TicketFilter, kind: DbBackend) -> bool {
+    backend::for_kind(kind).searches_through_index()
+        && filter.q.as_deref().is_some_and(|q| !q.trim().is_empty())
 }
 
 /// Makes the rest of the current transaction plan each statement for its own parameters.
@@ -36,20 +38,21 @@ pub async fn plan_with_patterns(txn: &impl ConnectionTrait) -> Result<(), DbErr>
         .map(|_| ())
 }
 
-/// The condition selecting the tickets `filter` describes, for a query on `backend`. `counts`
-/// says how common each of the search's words is (in the order of [`search_words`], as
-/// [`super::word_sample::WordSample::counts`] gives them; missing counts are 0): on PostgreSQL
-/// only the rarest word is asked of the trigram index, the others are matched on the rows it
-/// gives.
+/// The condition selecting the tickets `filter` describes, for a query on a database of `kind`.
+/// `counts` says how common each of the search's words is (in the order of [`search_words`], as
+/// [`super::word_sample::WordSample::counts`] gives them; missing counts are 0): where the
+/// search goes through a trigram index, only the rarest word is asked of the index, the others
+/// are matched on the rows it gives.
 ///
 /// # Errors
 /// 422 naming `tag` or `q` for a value no ticket could match (a malformed tag, a search too
 /// long or of too many words).
 pub fn condition(
     filter: &TicketFilter,
-    backend: DbBackend,
+    kind: DbBackend,
     counts: &[usize],
 ) -> Result<Condition, ApiError> {
+    let backend = backend::for_kind(kind);
     let mut all = Condition::all();
     if let Some(id) = filter.tenant_id {
         all = all.add(ticket::Column::TenantId.eq(id));
@@ -76,7 +79,7 @@ pub fn condition(
         all = all.add(ticket::Column::Source.eq(source.as_str()));
     }
     if let Some(tag) = &filter.tag {
-        all = all.add(has_tag(&normalised_tag(tag)?, backend));
+        all = all.add(backend.has_tag(&normalised_tag(tag)?));
     }
     if let Some(at) = filter.created_after {
         all = all.add(ticket::Column::CreatedAt.gte(at));
@@ -91,13 +94,7 @@ pub fn condition(
         let words = search_words(q)?;
         let driver = rarest(&words, counts);
         for (i, word) in words.iter().enumerate() {
-            all = all.add(if backend != DbBackend::Postgres {
-                Condition::all().add(ticket::Column::SearchText.like(like_pattern(word)))
-            } else if Some(i) == driver {
-                contains_word(word)
-            } else {
-                Condition::all().add(exactly(word))
-            });
+            all = all.add(backend.contains_word(word, Some(i) == driver));
         }
     }
     Ok(all)
@@ -128,40 +125,10 @@ fn rarest(words: &[String], counts: &[usize]) -> Option<usize> {
 /// Shortest run of letters and digits worth asking the trigram index about. A shorter run
 /// yields only trigrams padded with blanks (`ex` in `ex-4821` gives `ex `), which nearly every
 /// ticket has: reading their posting lists cost 10 ms of a 11 ms search.
-const MIN_INDEXED_RUN: usize = 3;
-
-/// Tickets whose search text contains `word` literally, asking the trigram index (PostgreSQL).
-///
-/// A word that is one run of letters and digits is one `LIKE`, which the trigram
-/// index answers. Any other word (`ex-4821`, `ana@uni.edu`) is asked of the index through its
-/// runs of [`MIN_INDEXED_RUN`] characters or more (`4821`), and matched exactly by a `LIKE`
-/// under the `"C"` collation: the index, built under the column's own collation, cannot answer
-/// it, while the planner still estimates it from the column's statistics. A comparison the
-/// planner could not estimate (`search_text || ''`, `strpos`) looked so selective that common
-/// words were searched through the index instead of the newest tickets, 40 ms instead of 1 ms.
-fn contains_word(word: &str) -> Condition {
-    let runs = indexed_runs(word);
-    if runs == [word] {
-        return Condition::all().add(ticket::Column::SearchText.like(like_pattern(word)));
-    }
-    let mut all = Condition::all();
-    for run in runs {
-        all = all.add(ticket::Column::SearchText.like(like_pattern(run)));
-    }
-    all.add(exactly(word))
-}
-
-/// Tickets whose search text contains `word` literally, never through the trigram index
-/// (PostgreSQL; see [`contains_word`]).
-fn exactly(word: &str) -> SimpleExpr {
-    Expr::cust_with_values(
-        r#""tickets"."search_text" COLLATE "C" LIKE $1 ESCAPE '!'"#,
-        [pattern_text(word)],
-    )
-}
+pub(crate) const MIN_INDEXED_RUN: usize = 3;
 
 /// The runs of letters and digits in `word` long enough for the trigram index.
-fn indexed_runs(word: &str) -> Vec<&str> {
+pub(crate) fn indexed_runs(word: &str) -> Vec<&str> {
     word.split(|c: char| !c.is_alphanumeric())
         .filter(|run| run.chars().count() >= MIN_INDEXED_RUN)
         .collect()
@@ -178,22 +145,6 @@ fn normalised_tag(tag: &str) -> Result<String, ApiError> {
             }
             other => other,
         })
-}
-
-/// Tickets whose tag list holds exactly `tag`. Tags live in a JSON array: PostgreSQL asks the
-/// array whether it contains the tag (a GIN index on `tags::jsonb` answers it), SQLite looks
-/// through the array's elements.
-fn has_tag(tag: &str, backend: DbBackend) -> SimpleExpr {
-    match backend {
-        DbBackend::Postgres => Expr::cust_with_values(
-            r#"CAST("tickets"."tags" AS jsonb) @> CAST($1 AS jsonb)"#,
-            [serde_json::json!([tag]).to_string()],
-        ),
-        _ => Expr::cust_with_values(
-            r#"EXISTS (SELECT 1 FROM json_each("tickets"."tags") WHERE json_each.value = ?)"#,
-            [tag.to_owned()],
-        ),
-    }
 }
 
 /// The distinct lower-cased words of a search, in order.
@@ -223,13 +174,13 @@ pub fn search_words(q: &str) -> Result<Vec<String>, ApiError> {
 }
 
 /// A `LIKE` pattern matching text that contains `word` literally.
-fn like_pattern(word: &str) -> LikeExpr {
+pub(crate) fn like_pattern(word: &str) -> LikeExpr {
     LikeExpr::new(pattern_text(word)).escape(LIKE_ESCAPE)
 }
 
 /// The text of a `LIKE` pattern (escaped with [`LIKE_ESCAPE`]) matching text that contains
 /// `word` literally.
-fn pattern_text(word: &str) -> String {
+pub(crate) fn pattern_text(word: &str) -> String {
     let mut pattern = String::with_capacity(word.len() + 4);
     pattern.push('%');
     for c in word.chars() {
@@ -261,38 +212,8 @@ mod tests {
         assert!(search_words(&"x".repeat(201)).is_err());
     }
 
-    fn postgres_sql(word: &str) -> String {
-        sea_orm::sea_query::Query::select()
-            .cond_where(contains_word(word))
-            .to_string(sea_orm::sea_query::PostgresQueryBuilder)
-    }
-
     #[test]
-    fn a_plain_word_is_one_indexed_pattern() {
-        let sql = postgres_sql("camera");
-        assert!(
-            sql.ends_with(r#"WHERE "tickets"."search_text" LIKE '%camera%' ESCAPE '!'"#),
-            "{sql}"
-        );
-    }
-
-    #[test]
-    fn other_words_ask_the_index_for_their_long_runs_and_match_exactly() {
-        let sql = postgres_sql("ex-4821");
-        assert!(
-            sql.contains(r#""tickets"."search_text" LIKE '%4821%' ESCAPE '!'"#),
-            "{sql}"
-        );
-        assert!(
-            sql.contains(r#""tickets"."search_text" COLLATE "C" LIKE '%ex-4821%' ESCAPE '!'"#),
-            "{sql}"
-        );
-        assert!(!sql.contains("'%ex%'"), "{sql}");
-        let short = postgres_sql("a_b");
-        assert!(
-            short.ends_with(r#"COLLATE "C" LIKE '%a!_b%' ESCAPE '!'"#),
-            "{short}"
-        );
+    fn runs_long_enough_for_the_index() {
         assert_eq!(indexed_runs("ana@uni-a.example"), ["ana", "uni", "example"]);
         assert_eq!(indexed_runs("экзамен-2026"), ["экзамен", "2026"]);
     }
@@ -309,6 +230,7 @@ mod tests {
             q: Some("camera ex-4821".into()),
             ..TicketFilter::default()
         };
+        #[allow(clippy::disallowed_methods)] // SQL text only, never run
         let sql = sea_orm::sea_query::Query::select()
             .cond_where(condition(&filter, DbBackend::Postgres, &[80, 0]).unwrap())
             .to_string(sea_orm::sea_query::PostgresQueryBuilder);
@@ -325,6 +247,7 @@ mod tests {
 
     #[test]
     fn wildcards_match_themselves() {
+        #[allow(clippy::disallowed_methods)] // SQL text only, never run
         let sql = |word: &str| {
             sea_orm::sea_query::Query::select()
                 .expr(ticket::Column::SearchText.like(like_pattern(word)))
