@@ -6,6 +6,7 @@ use crate::error::ErrorCode;
 use crate::error::{ApiError, FieldError};
 use crate::http::pagination::PageRequest;
 use crate::state::AppState;
+use crate::tickets::criteria::{TicketCriteria, nested};
 use crate::tickets::html::Markup;
 use chrono::Utc;
 use entity::{api_key, group, job, job_item, ticket, user};
@@ -205,13 +206,14 @@ async fn targets(
                 .collect())
         }
         (None, Some(filter)) => {
+            let (criteria, _) =
+                TicketCriteria::from_json(filter).map_err(|e| nested("filter", e))?;
+            criteria.check().map_err(|e| nested("filter", e))?;
             let page = PageRequest {
                 limit: max as u64,
                 after: None,
             };
-            let rows =
-                crate::tickets::service::list(db, words, scope, &filter.clone().into(), page)
-                    .await?;
+            let rows = crate::tickets::service::list(db, words, scope, &criteria, page).await?;
             if rows.len() > max {
                 return Err(too_many("filter", max));
             }
