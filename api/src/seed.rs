@@ -106,6 +106,7 @@ pub async fn bootstrap(state: &AppState) -> Result<Bootstrap, ApiError> {
                 &["en", "ru"],
                 "UTC",
             ),
+            state.clock.now(),
         )
         .await?;
         let admin = insert_user(
@@ -135,6 +136,7 @@ pub async fn bootstrap(state: &AppState) -> Result<Bootstrap, ApiError> {
             &["ru", "en", "es", "pt", "ar"],
             "Europe/Moscow",
         ),
+        state.clock.now(),
     )
     .await?;
     // The operator's scope: the whole platform tree, partners' clients included.
@@ -152,6 +154,7 @@ pub async fn bootstrap(state: &AppState) -> Result<Bootstrap, ApiError> {
             &["en", "pt", "es"],
             "Europe/Lisbon",
         ),
+        state.clock.now(),
     )
     .await?;
     provisioning::create_child(
@@ -167,6 +170,7 @@ pub async fn bootstrap(state: &AppState) -> Result<Bootstrap, ApiError> {
             &["pt", "en"],
             "Europe/Lisbon",
         ),
+        state.clock.now(),
     )
     .await?;
     let dedicated = provisioning::create_child(
@@ -182,6 +186,7 @@ pub async fn bootstrap(state: &AppState) -> Result<Bootstrap, ApiError> {
             &["ru", "en"],
             "Europe/Moscow",
         ),
+        state.clock.now(),
     )
     .await?;
     let plan = [

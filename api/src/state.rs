@@ -64,7 +64,11 @@ impl AppState {
         };
         self.events
             .publish(crate::events::bus::TicketEvent::of(
-                kind, ticket, facts.path, facts.kind,
+                kind,
+                ticket,
+                facts.path,
+                facts.kind,
+                self.clock.now(),
             ))
             .await;
     }

@@ -36,8 +36,14 @@ async fn set_availability(
     id: web::Path<Uuid>,
     body: web::Json<SetAvailability>,
 ) -> Result<HttpResponse, ApiError> {
-    let (agent, report) =
-        service::set_availability(&state.db, &auth, id.into_inner(), body.availability).await?;
+    let (agent, report) = service::set_availability(
+        &state.db,
+        &auth,
+        id.into_inner(),
+        body.availability,
+        state.clock.now(),
+    )
+    .await?;
     let mut rows = crate::users::service::with_groups(&state.db, &auth.scope, vec![agent]).await?;
     let (agent, groups) = rows.pop().ok_or(ApiError::NotFound("agent"))?;
     Ok(HttpResponse::Ok().json(AvailabilityDto {
@@ -65,5 +71,6 @@ async fn handoff(
     auth: Authorized<TicketsWrite>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(service::handoff(&state.db, &auth, id.into_inner()).await?))
+    let report = service::handoff(&state.db, &auth, id.into_inner(), state.clock.now()).await?;
+    Ok(HttpResponse::Ok().json(report))
 }

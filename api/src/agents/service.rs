@@ -4,7 +4,7 @@ use crate::auth::principal::Principal;
 use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::tickets::service::activity;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::{group, group_member, tenant, ticket, ticket_message, user};
 use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
@@ -50,6 +50,7 @@ pub async fn set_availability(
     principal: &Principal,
     id: Uuid,
     availability: Availability,
+    now: DateTime<Utc>,
 ) -> Result<(user::Model, Option<HandoffReport>), ApiError> {
     let agent = managed_agent(db, principal, id).await?;
     let plan = match availability {
@@ -59,11 +60,11 @@ pub async fn set_availability(
     let txn = db.begin().await?;
     let mut active: user::ActiveModel = agent.clone().into();
     active.availability = Set(availability.as_str().to_owned());
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(now);
     let updated = active.update(&txn).await?;
     let report = match plan {
         Some(plan) => Some(HandoffReport {
-            moved: apply(&txn, principal, &agent, plan.moves).await?,
+            moved: apply(&txn, principal, &agent, plan.moves, now).await?,
             kept: plan.kept,
         }),
         None => None,
@@ -83,11 +84,12 @@ pub async fn handoff(
     db: &DatabaseConnection,
     principal: &Principal,
     id: Uuid,
+    now: DateTime<Utc>,
 ) -> Result<HandoffReport, ApiError> {
     let agent = managed_agent(db, principal, id).await?;
     let plan = plan(db, principal, &agent, false).await?;
     let txn = db.begin().await?;
-    let moved = apply(&txn, principal, &agent, plan.moves).await?;
+    let moved = apply(&txn, principal, &agent, plan.moves, now).await?;
     txn.commit().await?;
     Ok(HandoffReport {
         moved,
@@ -205,9 +207,9 @@ async fn apply(
     principal: &Principal,
     agent: &user::Model,
     moves: Vec<(ticket::Model, user::Model)>,
+    now: DateTime<Utc>,
 ) -> Result<Vec<HandedOver>, ApiError> {
     let scope = &principal.scope;
-    let now = Utc::now();
     let mut moved = Vec::new();
     for (t, colleague) in moves {
         let written = ticket::Entity::scoped_update(scope)

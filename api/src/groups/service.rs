@@ -5,7 +5,6 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::http::pagination::PageRequest;
 use crate::state::AppState;
-use chrono::Utc;
 use entity::{group, group_member, tenant};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, NotSet, QueryFilter, QueryOrder, QuerySelect,
@@ -53,7 +52,7 @@ pub async fn create(
         ),
         None => None,
     };
-    let now = Utc::now();
+    let now = state.clock.now();
     group::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: NotSet,
@@ -144,7 +143,7 @@ pub async fn update(
     if let Some(auto_handoff) = body.auto_handoff {
         active.auto_handoff = Set(auto_handoff);
     }
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(state.clock.now());
     active.update(&state.db).await.map_err(name_taken)
 }
 
@@ -245,7 +244,7 @@ pub async fn set_memberships(
         .filter(group_member::Column::UserId.eq(user.id))
         .exec(&txn)
         .await?;
-    let now = Utc::now();
+    let now = state.clock.now();
     for group_id in &wanted {
         group_member::ActiveModel {
             tenant_id: Set(user.tenant_id),

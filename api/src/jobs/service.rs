@@ -8,7 +8,6 @@ use crate::http::pagination::PageRequest;
 use crate::state::AppState;
 use crate::tickets::criteria::{TicketCriteria, nested};
 use crate::tickets::html::Markup;
-use chrono::Utc;
 use entity::{api_key, group, job, job_item, ticket, user};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, Insert, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
@@ -294,7 +293,7 @@ pub async fn accept(
     let request = serde_json::to_string(&stored).map_err(|e| ApiError::Internal(e.into()))?;
     let total = i32::try_from(targets.len()).map_err(|e| ApiError::Internal(e.into()))?;
     let not_found = targets.iter().filter(|(_, found)| !found).count() as i32;
-    let now = Utc::now();
+    let now = state.clock.now();
     let job_row = job::Model {
         id: Uuid::now_v7(),
         tenant_id: scope.tenant_id(),
@@ -429,7 +428,7 @@ pub async fn principal_of(
             }
         }
         "api_key" => {
-            let now = Utc::now();
+            let now = state.clock.now();
             let row = api_key::Entity::scoped_by_id(&own, actor_id)
                 .one(&state.db)
                 .await?

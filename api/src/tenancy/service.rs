@@ -5,7 +5,6 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::http::pagination::PageRequest;
 use crate::state::AppState;
-use chrono::Utc;
 use entity::{tenant, tenant_branding};
 use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use tenants::branding::{self, EffectiveBranding};
@@ -33,7 +32,9 @@ pub async fn create(
         default_locale: body.default_locale,
         time_zone: body.time_zone,
     };
-    let created = provisioning::create_child(&state.db, scope, body.parent_id, new).await?;
+    let created =
+        provisioning::create_child(&state.db, scope, body.parent_id, new, state.clock.now())
+            .await?;
     // The parent's support now reaches one more client.
     if let Some(parent_id) = created.parent_id {
         state.announce_stale(parent_id).await;
@@ -108,7 +109,7 @@ pub async fn update(
         provisioning::validate_time_zone(&zone)?;
         active.time_zone = Set(zone);
     }
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(state.clock.now());
     Ok(active.update(&state.db).await?)
 }
 
@@ -123,7 +124,7 @@ pub async fn set_status(
     id: Uuid,
     status: TenantStatus,
 ) -> Result<tenant::Model, ApiError> {
-    let updated = provisioning::set_status(&state.db, scope, id, status).await?;
+    let updated = provisioning::set_status(&state.db, scope, id, status, state.clock.now()).await?;
     if status == TenantStatus::Suspended {
         let subtree = tenants::tree::subtree_ids(&state.db, &updated.path).await?;
         revocation::revoke_tenants(&state.cache, &subtree, state.keys.access_ttl()).await?;
@@ -205,7 +206,7 @@ pub async fn put_branding(
         email_sender_name: Set(body.email_sender_name),
         email_signature: Set(body.email_signature),
         portal_domain: Set(body.portal_domain),
-        updated_at: Set(Utc::now()),
+        updated_at: Set(state.clock.now()),
     };
     let result = if existing.is_some() {
         row.update(&state.db).await

@@ -292,7 +292,7 @@ pub async fn create(
     let requester = match (body.requester_id, requester_fields) {
         (Some(id), _) => check_requester(db, own, tenant_id, id).await?,
         (None, Some(fields)) => {
-            crate::contacts::service::find_or_create(db, own, tenant_id, fields).await?
+            crate::contacts::service::find_or_create(db, own, tenant_id, fields, Utc::now()).await?
         }
         (None, None) => return Err(ApiError::invalid("requester", "missing")),
     };

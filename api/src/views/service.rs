@@ -6,7 +6,7 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::http::pagination::PageRequest;
 use crate::tickets::criteria::{TicketCriteria, nested};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::{ticket, ticket_view};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, NotSet, QueryFilter, QueryOrder,
@@ -96,6 +96,7 @@ pub async fn create(
     db: &(impl ConnectionTrait + TransactionTrait),
     principal: &Principal,
     body: CreateView,
+    now: DateTime<Utc>,
 ) -> Result<ticket_view::Model, ApiError> {
     let me = principal.user_id()?;
     if body.shared {
@@ -103,7 +104,6 @@ pub async fn create(
     }
     let name = check_name(&body.name)?;
     let filters = check_filters(&body.filters)?;
-    let now = Utc::now();
     // A view belongs to its owner's own tenant, whatever its filters reach.
     ticket_view::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -184,6 +184,7 @@ pub async fn update(
     principal: &Principal,
     id: Uuid,
     body: UpdateView,
+    now: DateTime<Utc>,
 ) -> Result<ticket_view::Model, ApiError> {
     let found = editable(db, principal, id).await?;
     let mut active: ticket_view::ActiveModel = found.into();
@@ -199,7 +200,7 @@ pub async fn update(
         }
         active.shared = Set(shared);
     }
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(now);
     active.update(db).await.map_err(taken)
 }
 
