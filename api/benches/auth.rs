@@ -77,6 +77,7 @@ fn bench_auth(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    #[allow(clippy::disallowed_methods)] // a scope to measure, no request behind it
     let scope = Scope::for_caller(
         Caller::AccessToken,
         claims.tid,

@@ -1,6 +1,8 @@
 //! Who is calling: the request guards. `Principal` verifies the credentials (a JWT or an API
 //! key) and builds the request's tenant [`Scope`]; `Authorized<P>` adds one permission check.
-#![allow(clippy::disallowed_methods)] // API keys are looked up by their public prefix before any scope exists
+// API keys are looked up by their public prefix before any scope exists, and the caller's scope
+// is built here (`Scope::for_caller`, which clippy.toml keeps to authentication).
+#![allow(clippy::disallowed_methods)]
 
 use super::jwt::{Claims, TokenError};
 use super::revocation;

@@ -390,6 +390,7 @@ pub async fn get(db: &impl ConnectionTrait, scope: &Scope, id: Uuid) -> Result<J
 ///
 /// # Errors
 /// 403 `actor_revoked` when the creator may no longer act; fails when the database does.
+#[allow(clippy::disallowed_methods)] // the creator's scope, rebuilt once the creator is re-checked
 pub async fn principal_of(
     state: &AppState,
     found: &job::Model,
