@@ -6,10 +6,10 @@ use crate::error::ErrorCode;
 use crate::http::pagination::PageRequest;
 use crate::state::AppState;
 use entity::{tenant, tenant_branding};
-use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, NotSet, QueryFilter, QueryOrder, QuerySelect, Set};
 use tenants::branding::{self, EffectiveBranding};
 use tenants::provisioning::{self, NewTenant};
-use tenants::{Scope, Scoped, TenantStatus};
+use tenants::{Scope, Scoped, ScopedInsert, TenantStatus};
 use uuid::Uuid;
 
 /// Creates a partner, client or dedicated client below a tenant in the scope.
@@ -198,7 +198,7 @@ pub async fn put_branding(
         .one(&state.db)
         .await?;
     let row = tenant_branding::ActiveModel {
-        tenant_id: Set(found.id),
+        tenant_id: NotSet,
         display_name: Set(body.display_name),
         logo_url: Set(body.logo_url),
         primary_color: Set(body.primary_color),
@@ -207,7 +207,8 @@ pub async fn put_branding(
         email_signature: Set(body.email_signature),
         portal_domain: Set(body.portal_domain),
         updated_at: Set(state.clock.now()),
-    };
+    }
+    .owned_by_tenant(scope, &found)?;
     let result = if existing.is_some() {
         row.update(&state.db).await
     } else {
