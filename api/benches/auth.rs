@@ -14,7 +14,7 @@ use migration::MigratorTrait;
 use secrecy::SecretString;
 use std::hint::black_box;
 use std::time::Duration;
-use tenants::{Reach, Scope};
+use tenants::{Caller, Reach, Scope};
 use uuid::Uuid;
 
 fn bench_auth(c: &mut Criterion) {
@@ -77,7 +77,9 @@ fn bench_auth(c: &mut Criterion) {
                 .unwrap()
         })
     });
-    let scope = Scope::new(
+    #[allow(clippy::disallowed_methods)] // a scope to measure, no request behind it
+    let scope = Scope::for_caller(
+        Caller::AccessToken,
         claims.tid,
         format!("/{}/{}/", Uuid::now_v7().simple(), claims.tid.simple()),
         Reach::Subtree,

@@ -164,9 +164,11 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 time_zone,
             };
             let operator = Principal::operator(&platform);
-            let created = provisioning::create_child(&state.db, &operator.scope, parent.id, new)
-                .await
-                .map_err(explain_tenancy)?;
+            let now = state.clock.now();
+            let created =
+                provisioning::create_child(&state.db, &operator.scope, parent.id, new, now)
+                    .await
+                    .map_err(explain_tenancy)?;
             println!("created tenant {} ({})", created.slug, created.id);
             Ok(())
         }

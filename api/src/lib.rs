@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod assignment;
 pub mod attachments;
 pub mod auth;
+pub mod backend;
 pub mod cache;
 pub mod calendars;
 pub mod cli;

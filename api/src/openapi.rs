@@ -3,8 +3,9 @@ use crate::error::{FieldError, PROBLEM_JSON, Problem};
 use actix_web::App;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::AdditionalProperties;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, Ref, RefOr};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Schema};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
@@ -225,6 +226,25 @@ fn add_problem_response(operation: &mut Operation, status: u16, description: &st
         .insert(key, RefOr::T(response));
 }
 
+/// Marks the ticket criteria closed to unknown keys, as [`TicketCriteria::from_json`] reads them
+/// in a bulk request's `filter`. Serde cannot say so on the type: the same type reads the ticket
+/// list's query string, which holds the paging parameters beside it.
+///
+/// [`TicketCriteria::from_json`]: crate::tickets::criteria::TicketCriteria::from_json
+struct ClosedCriteria;
+
+impl Modify for ClosedCriteria {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let criteria = openapi
+            .components
+            .as_mut()
+            .and_then(|components| components.schemas.get_mut("TicketCriteria"));
+        if let Some(RefOr::T(Schema::Object(object))) = criteria {
+            object.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+        }
+    }
+}
+
 /// The document describing every operation the server registers.
 pub fn spec() -> utoipa::openapi::OpenApi {
     let (_, mut api) = App::new()
@@ -234,6 +254,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
         .split_for_parts();
     // After the paths are collected: `modifiers` of the derive run before they exist.
     ImpliedResponses.modify(&mut api);
+    ClosedCriteria.modify(&mut api);
     api.info.version = env!("CARGO_PKG_VERSION").to_owned();
     api
 }

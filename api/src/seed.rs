@@ -1,5 +1,6 @@
 //! The first tenants of a fresh database: the operator's platform and first admin, or a demo
 //! tree to try the product with.
+use crate::auth::principal::Principal;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::users::service::insert_user;
@@ -7,7 +8,7 @@ use rand::Rng;
 use rand::distr::Alphanumeric;
 use secrecy::{ExposeSecret, SecretString};
 use tenants::provisioning::{self, NewTenant};
-use tenants::{Reach, Role, Scope, TenantKind};
+use tenants::{Role, TenantKind};
 
 /// What start-up did to an empty database.
 #[derive(Debug)]
@@ -105,6 +106,7 @@ pub async fn bootstrap(state: &AppState) -> Result<Bootstrap, ApiError> {
                 &["en", "ru"],
                 "UTC",
             ),
+            state.clock.now(),
         )
         .await?;
         let admin = insert_user(
@@ -134,9 +136,11 @@ pub async fn bootstrap(state: &AppState) -> Result<Bootstrap, ApiError> {
             &["ru", "en", "es", "pt", "ar"],
             "Europe/Moscow",
         ),
+        state.clock.now(),
     )
     .await?;
-    let scope = Scope::new(platform.id, platform.path.clone(), Reach::Subtree);
+    // The operator's scope: the whole platform tree, partners' clients included.
+    let scope = Principal::operator(&platform).scope;
     let partner = provisioning::create_child(
         &state.db,
         &scope,
@@ -150,12 +154,12 @@ pub async fn bootstrap(state: &AppState) -> Result<Bootstrap, ApiError> {
             &["en", "pt", "es"],
             "Europe/Lisbon",
         ),
+        state.clock.now(),
     )
     .await?;
-    let partner_scope = Scope::new(partner.id, partner.path.clone(), Reach::Subtree);
     provisioning::create_child(
         &state.db,
-        &partner_scope,
+        &scope,
         partner.id,
         tenant(
             TenantKind::Client,
@@ -166,6 +170,7 @@ pub async fn bootstrap(state: &AppState) -> Result<Bootstrap, ApiError> {
             &["pt", "en"],
             "Europe/Lisbon",
         ),
+        state.clock.now(),
     )
     .await?;
     let dedicated = provisioning::create_child(
@@ -181,6 +186,7 @@ pub async fn bootstrap(state: &AppState) -> Result<Bootstrap, ApiError> {
             &["ru", "en"],
             "Europe/Moscow",
         ),
+        state.clock.now(),
     )
     .await?;
     let plan = [

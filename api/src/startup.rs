@@ -64,12 +64,10 @@ pub async fn connect_database(settings: &Settings) -> anyhow::Result<DatabaseCon
     let db = Database::connect(options)
         .await
         .context("connecting to the database")?;
-    if !settings.is_postgres() {
-        db.execute_unprepared(
-            "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
-        )
-        .await
-        .context("configuring SQLite")?;
+    if let Some(setup) = crate::backend::for_url(&settings.database_url).connection_setup() {
+        db.execute_unprepared(setup)
+            .await
+            .context("configuring the database connection")?;
     }
     Ok(db)
 }

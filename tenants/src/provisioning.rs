@@ -1,7 +1,7 @@
 //! Creating tenants and changing their status: who may create what, and where.
 use crate::scope::{child_path, root_path};
 use crate::{Scope, Scoped, TenancyError, TenantKind, TenantStatus};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::tenant;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use uuid::Uuid;
@@ -156,7 +156,7 @@ pub fn check_child_allowed(
     }
 }
 
-/// Creates a tenant below `parent_id`, which must lie inside `scope`.
+/// Creates a tenant below `parent_id`, which must lie inside `scope`, as of `now`.
 ///
 /// # Errors
 /// [`TenancyError::NotFound`] when the parent is outside the scope, `Forbidden` when the tree
@@ -167,6 +167,7 @@ pub async fn create_child(
     scope: &Scope,
     parent_id: Uuid,
     new: NewTenant,
+    now: DateTime<Utc>,
 ) -> Result<tenant::Model, TenancyError> {
     let default_locale = validate(&new)?;
     let parent = tenant::Entity::scoped_by_id(scope, parent_id)
@@ -178,16 +179,17 @@ pub async fn create_child(
         return Err(TenancyError::Forbidden("the parent tenant is suspended"));
     }
     let id = Uuid::now_v7();
-    insert(db, id, Some(&parent), new, default_locale).await
+    insert(db, id, Some(&parent), new, default_locale, now).await
 }
 
-/// Creates the platform tenant of a fresh deployment.
+/// Creates the platform tenant of a fresh deployment, as of `now`.
 ///
 /// # Errors
 /// `Invalid` for bad fields, `Forbidden` when a tenant already exists, `Db` otherwise.
 pub async fn create_platform(
     db: &impl ConnectionTrait,
     new: NewTenant,
+    now: DateTime<Utc>,
 ) -> Result<tenant::Model, TenancyError> {
     let default_locale = validate(&new)?;
     if !crate::tree::is_empty(db).await? {
@@ -205,6 +207,7 @@ pub async fn create_platform(
             ..new
         },
         default_locale,
+        now,
     )
     .await
 }
@@ -215,8 +218,8 @@ async fn insert(
     parent: Option<&tenant::Model>,
     new: NewTenant,
     default_locale: String,
+    now: DateTime<Utc>,
 ) -> Result<tenant::Model, TenancyError> {
-    let now = Utc::now();
     let (path, depth) = match parent {
         Some(parent) => (child_path(&parent.path, id), parent.depth + 1),
         None => (root_path(id), 0),
@@ -243,7 +246,8 @@ async fn insert(
     Ok(model.insert(db).await?)
 }
 
-/// Sets a tenant's status; a principal may change only tenants strictly below its own.
+/// Sets a tenant's status as of `now`; a principal may change only tenants strictly below its
+/// own.
 ///
 /// # Errors
 /// `NotFound` outside the scope, `Forbidden` for the caller's own tenant or an ancestor.
@@ -252,6 +256,7 @@ pub async fn set_status(
     scope: &Scope,
     tenant_id: Uuid,
     status: TenantStatus,
+    now: DateTime<Utc>,
 ) -> Result<tenant::Model, TenancyError> {
     let found = tenant::Entity::scoped_by_id(scope, tenant_id)
         .one(db)
@@ -265,7 +270,6 @@ pub async fn set_status(
     if found.status == status.as_str() {
         return Ok(found);
     }
-    let now = Utc::now();
     let mut active: tenant::ActiveModel = found.into();
     active.status = Set(status.as_str().to_owned());
     active.suspended_at = Set(matches!(status, TenantStatus::Suspended).then_some(now));

@@ -515,7 +515,7 @@ async fn a_failing_ticket_in_a_batch_neither_fails_its_neighbours_nor_leaves_a_g
         .await
         .unwrap()
         .unwrap();
-    let scope = tenants::Scope::new(tenant.id, tenant.path.clone(), tenants::Reach::Subtree);
+    let scope = api::auth::principal::Principal::operator(&tenant).scope;
     let writer = std::sync::Arc::new(TicketWriter::start(&app.state.settings, 2).unwrap());
     let template: entity::ticket::Model = <entity::ticket::Entity as EntityTrait>::find_by_id(
         existing["id"]

@@ -5,13 +5,12 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::http::pagination::PageRequest;
 use crate::state::AppState;
-use chrono::Utc;
 use entity::{api_key, tenant};
 use rand::Rng;
 use rand::distr::Alphanumeric;
-use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, QuerySelect, Set};
-use tenants::Scoped;
+use sea_orm::{ActiveModelTrait, ColumnTrait, NotSet, QueryFilter, QueryOrder, QuerySelect, Set};
 use tenants::model::SCOPES;
+use tenants::{Scoped, ScopedInsert};
 use uuid::Uuid;
 
 fn random_text(len: usize) -> String {
@@ -57,7 +56,7 @@ pub async fn create(
             scopes.push(scope);
         }
     }
-    if body.expires_at.is_some_and(|at| at <= Utc::now()) {
+    if body.expires_at.is_some_and(|at| at <= state.clock.now()) {
         return Err(ApiError::invalid("expires_at", "must be in the future"));
     }
     let tenant_id = body.tenant_id.unwrap_or(principal.tenant_id);
@@ -69,17 +68,18 @@ pub async fn create(
     let secret = format!("{API_KEY_PREFIX}{prefix}_{}", random_text(40));
     let created = api_key::ActiveModel {
         id: Set(Uuid::now_v7()),
-        tenant_id: Set(target.id),
+        tenant_id: NotSet,
         name: Set(name),
         prefix: Set(prefix),
         key_hash: Set(hash_api_key(&secret)),
         scopes: Set(serde_json::Value::from(scopes)),
         created_by: Set(principal.user_id().ok()),
-        created_at: Set(Utc::now()),
+        created_at: Set(state.clock.now()),
         last_used_at: Set(None),
         expires_at: Set(body.expires_at),
         revoked_at: Set(None),
     }
+    .owned_by_tenant(&principal.scope, &target)?
     .insert(&state.db)
     .await?;
     Ok((created, secret))
@@ -126,7 +126,7 @@ pub async fn revoke(state: &AppState, principal: &Principal, id: Uuid) -> Result
     let found = get(state, principal, id).await?;
     if found.revoked_at.is_none() {
         let mut active: api_key::ActiveModel = found.into();
-        active.revoked_at = Set(Some(Utc::now()));
+        active.revoked_at = Set(Some(state.clock.now()));
         active.update(&state.db).await?;
     }
     Ok(())

@@ -11,7 +11,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use entity::attachment;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::time::Duration;
-use tenants::{Scope, Scoped};
+use tenants::{Scope, Scoped, Why};
 
 /// Most uploads removed per query.
 const BATCH: u64 = 500;
@@ -61,11 +61,14 @@ pub async fn sweep(state: &AppState, before: DateTime<Utc>) -> Result<usize, Api
         let done = (expired.len() as u64) < BATCH;
         for row in expired {
             // Each upload is removed through its own tenant's scope, and only if still unsent.
-            let gone = attachment::Entity::scoped_delete(&Scope::single(row.tenant_id))
-                .filter(attachment::Column::Id.eq(row.id))
-                .filter(attachment::Column::MessageId.is_null())
-                .exec(&state.db)
-                .await?;
+            let gone = attachment::Entity::scoped_delete(&Scope::for_tenant_work(
+                row.tenant_id,
+                Why::UploadSweep,
+            ))
+            .filter(attachment::Column::Id.eq(row.id))
+            .filter(attachment::Column::MessageId.is_null())
+            .exec(&state.db)
+            .await?;
             if gone.rows_affected == 0 {
                 continue;
             }

@@ -1,6 +1,8 @@
 //! Who is calling: the request guards. `Principal` verifies the credentials (a JWT or an API
 //! key) and builds the request's tenant [`Scope`]; `Authorized<P>` adds one permission check.
-#![allow(clippy::disallowed_methods)] // API keys are looked up by their public prefix before any scope exists
+// API keys are looked up by their public prefix before any scope exists, and the caller's scope
+// is built here (`Scope::for_caller`, which clippy.toml keeps to authentication).
+#![allow(clippy::disallowed_methods)]
 
 use super::jwt::{Claims, TokenError};
 use super::revocation;
@@ -16,7 +18,7 @@ use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use tenants::{Reach, Role, Scope, TenantKind};
+use tenants::{Caller, Reach, Role, Scope, TenantKind};
 use uuid::Uuid;
 
 /// The prefix every API key starts with, which tells it apart from a JWT.
@@ -113,7 +115,12 @@ impl Principal {
             tenant_kind: TenantKind::Platform,
             tenant_slug: platform.slug.clone(),
             scopes: vec!["admin".into()],
-            scope: Scope::new(platform.id, platform.path.clone(), Reach::Subtree),
+            scope: Scope::for_caller(
+                Caller::Operator,
+                platform.id,
+                platform.path.clone(),
+                Reach::Subtree,
+            ),
             claims: None,
         }
     }
@@ -280,7 +287,12 @@ async fn from_jwt(state: &AppState, token: &str) -> Result<Principal, ApiError> 
         tenant_kind: facts.kind,
         tenant_slug: facts.slug,
         scopes: claims.scopes.clone(),
-        scope: Scope::new(claims.tid, facts.path, reach_in(facts.kind, role.reach())),
+        scope: Scope::for_caller(
+            Caller::AccessToken,
+            claims.tid,
+            facts.path,
+            reach_in(facts.kind, role.reach()),
+        ),
         claims: Some(claims),
     })
 }
@@ -381,7 +393,8 @@ async fn from_api_key(state: &AppState, key: &str) -> Result<(Principal, RateLim
         tenant_kind: facts.kind,
         tenant_slug: facts.slug,
         scopes,
-        scope: Scope::new(
+        scope: Scope::for_caller(
+            Caller::ApiKey,
             found.tenant_id,
             facts.path,
             reach_in(facts.kind, Reach::Subtree),

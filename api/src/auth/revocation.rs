@@ -31,6 +31,10 @@ fn tenant_key(id: Uuid) -> String {
     format!("revoked:tenant:{}", id.simple())
 }
 
+/// The system time, deliberately not the service's [`crate::clock::Clock`]: a marker is
+/// compared with the issue instant a token's UUIDv7 `jti` carries, which the `uuid` crate stamps
+/// from the system clock, and the cache's expiries run on real time too. Reading a moved test
+/// clock here would refuse fresh tokens (clock ahead) or let revoked ones through (behind).
 fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }

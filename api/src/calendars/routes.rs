@@ -42,13 +42,14 @@ async fn create_calendar(
     auth: Authorized<TicketsWrite>,
     body: web::Json<CreateCalendar>,
 ) -> Result<HttpResponse, ApiError> {
-    let created = service::create(&state.db, &auth, body.into_inner()).await?;
+    let now = state.clock.now();
+    let created = service::create(&state.db, &auth, body.into_inner(), now).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
             format!("/api/v1/calendars/{}", created.id),
         ))
-        .json(service::to_dto(created)?))
+        .json(service::to_dto(created, now)?))
 }
 
 /// Lists calendars of the caller's tenant and the tenants below it.
@@ -72,10 +73,11 @@ async fn list_calendars(
 ) -> Result<HttpResponse, ApiError> {
     let ListQuery { page, filter } = query;
     let page = page.parse()?;
+    let now = state.clock.now();
     let rows = service::list(&state.db, &auth.scope, filter.tenant_id, page)
         .await?
         .into_iter()
-        .map(service::to_dto)
+        .map(|row| service::to_dto(row, now))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(pagination::respond(
         &req,
@@ -104,7 +106,7 @@ async fn get_calendar(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let found = service::get(&state.db, &auth.scope, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(service::to_dto(found)?))
+    Ok(HttpResponse::Ok().json(service::to_dto(found, state.clock.now())?))
 }
 
 /// Whether a calendar is open at an instant (now by default) and when it opens next.
@@ -126,7 +128,14 @@ async fn calendar_open(
     id: web::Path<Uuid>,
     query: Query<OpenQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let open = service::open_at(&state.db, &auth.scope, id.into_inner(), query.at).await?;
+    let open = service::open_at(
+        &state.db,
+        &auth.scope,
+        id.into_inner(),
+        query.at,
+        state.clock.now(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(open))
 }
 
@@ -152,8 +161,10 @@ async fn update_calendar(
     id: web::Path<Uuid>,
     body: web::Json<UpdateCalendar>,
 ) -> Result<HttpResponse, ApiError> {
-    let updated = service::update(&state.db, &auth, id.into_inner(), body.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(service::to_dto(updated)?))
+    let now = state.clock.now();
+    let updated =
+        service::update(&state.db, &auth, id.into_inner(), body.into_inner(), now).await?;
+    Ok(HttpResponse::Ok().json(service::to_dto(updated, now)?))
 }
 
 /// Deletes a calendar that no group uses (admins and supervisors).

@@ -9,11 +9,11 @@ use chrono::{DateTime, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
 use entity::{business_calendar, group, tenant};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, PaginatorTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, NotSet, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde_json::Value;
-use tenants::{Role, Scope, Scoped};
+use tenants::{Role, Scope, Scoped, ScopedInsert};
 use uuid::Uuid;
 
 /// Most weekly intervals in one calendar.
@@ -245,12 +245,15 @@ pub fn is_open(model: &business_calendar::Model, at: DateTime<Utc>) -> Result<bo
     Ok(hours::is_open(&hours_of(model)?, at))
 }
 
-/// The API shape of a calendar, with whether it is open now.
+/// The API shape of a calendar, with whether it is open at `now`.
 ///
 /// # Errors
 /// As [`hours_of`].
-pub fn to_dto(model: business_calendar::Model) -> Result<CalendarDto, ApiError> {
-    let open_now = is_open(&model, Utc::now())?;
+pub fn to_dto(
+    model: business_calendar::Model,
+    now: DateTime<Utc>,
+) -> Result<CalendarDto, ApiError> {
+    let open_now = is_open(&model, now)?;
     Ok(CalendarDto {
         id: model.id,
         tenant_id: model.tenant_id,
@@ -284,6 +287,7 @@ pub async fn create(
     db: &DatabaseConnection,
     principal: &Principal,
     body: CreateCalendar,
+    now: DateTime<Utc>,
 ) -> Result<business_calendar::Model, ApiError> {
     check_writer(principal)?;
     let tenant_id = body.tenant_id.unwrap_or(principal.tenant_id);
@@ -296,10 +300,9 @@ pub async fn create(
     let intervals = check_intervals(&body.intervals)?;
     check_shape(body.always_open, &intervals)?;
     let holidays = check_holidays(&body.holidays)?;
-    let now = Utc::now();
     business_calendar::ActiveModel {
         id: Set(Uuid::now_v7()),
-        tenant_id: Set(owner.id),
+        tenant_id: NotSet,
         name: Set(name),
         time_zone: Set(time_zone),
         always_open: Set(body.always_open),
@@ -308,6 +311,7 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     }
+    .owned_by_tenant(&principal.scope, &owner)?
     .insert(db)
     .await
     .map_err(name_taken)
@@ -360,6 +364,7 @@ pub async fn update(
     principal: &Principal,
     id: Uuid,
     body: UpdateCalendar,
+    now: DateTime<Utc>,
 ) -> Result<business_calendar::Model, ApiError> {
     let found = get(db, &principal.scope, id).await?;
     check_writer(principal)?;
@@ -385,7 +390,7 @@ pub async fn update(
         active.holidays =
             Set(serde_json::to_value(holidays).map_err(|e| ApiError::Internal(e.into()))?);
     }
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(now);
     active.update(db).await.map_err(name_taken)
 }
 
@@ -423,7 +428,7 @@ pub async fn delete(
     Ok(())
 }
 
-/// Whether a calendar of the scope is open at `at` (now when absent), and when it opens next.
+/// Whether a calendar of the scope is open at `at` (`now` when absent), and when it opens next.
 ///
 /// # Errors
 /// 404 outside the scope.
@@ -432,10 +437,11 @@ pub async fn open_at(
     scope: &Scope,
     id: Uuid,
     at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
 ) -> Result<OpenDto, ApiError> {
     let found = get(db, scope, id).await?;
     let hours = hours_of(&found)?;
-    let at = at.unwrap_or_else(Utc::now);
+    let at = at.unwrap_or(now);
     Ok(OpenDto {
         at,
         open: hours::is_open(&hours, at),

@@ -5,7 +5,6 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::http::pagination::PageRequest;
 use crate::state::AppState;
-use chrono::Utc;
 use entity::{company, tenant};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -67,7 +66,7 @@ pub async fn create(
         .one(&state.db)
         .await?
         .ok_or(ApiError::NotFound("tenant"))?;
-    let now = Utc::now();
+    let now = state.clock.now();
     company::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(owner.id),
@@ -174,7 +173,7 @@ pub async fn update(
     if let Some(notes) = body.notes {
         active.notes = Set(notes.filter(|n| !n.trim().is_empty()));
     }
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(state.clock.now());
     active.update(&state.db).await.map_err(taken)
 }
 

@@ -45,7 +45,7 @@ async fn create_contact(
     auth: Authorized<TicketsWrite>,
     body: web::Json<CreateContact>,
 ) -> Result<HttpResponse, ApiError> {
-    let created = service::create(&state.db, &auth, body.into_inner()).await?;
+    let created = service::create(&state.db, &auth, body.into_inner(), state.clock.now()).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/contacts/{}", created.id)))
         .json(ContactDto::from(created)))
@@ -125,7 +125,14 @@ async fn update_contact(
     body: web::Json<UpdateContact>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(ContactDto::from(
-        service::update(&state.db, &auth.scope, id.into_inner(), body.into_inner()).await?,
+        service::update(
+            &state.db,
+            &auth.scope,
+            id.into_inner(),
+            body.into_inner(),
+            state.clock.now(),
+        )
+        .await?,
     )))
 }
 
@@ -155,6 +162,7 @@ async fn merge_contacts(
         &auth,
         id.into_inner(),
         body.into_inner().secondary_ids,
+        state.clock.now(),
     )
     .await?;
     Ok(HttpResponse::Ok().json(ContactDto::from(merged)))
@@ -198,6 +206,6 @@ async fn erase_contact(
     auth: Authorized<Admin>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    service::erase(&state.db, &auth, id.into_inner()).await?;
+    service::erase(&state.db, &auth, id.into_inner(), state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -5,7 +5,7 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::http::pagination::PageRequest;
 use crate::tickets::change::{self, Actor, Edit, Guard};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::{company, contact, ticket, ticket_message};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -176,6 +176,7 @@ pub async fn create(
     db: &impl ConnectionTrait,
     principal: &crate::auth::principal::Principal,
     body: super::dto::CreateContact,
+    now: DateTime<Utc>,
 ) -> Result<contact::Model, ApiError> {
     let checked = check(body.fields)?;
     let tenant_id = body.tenant_id.unwrap_or(principal.tenant_id);
@@ -183,7 +184,7 @@ pub async fn create(
         .one(db)
         .await?
         .ok_or(ApiError::NotFound("tenant"))?;
-    insert(db, &principal.scope, owner.id, checked).await
+    insert(db, &principal.scope, owner.id, checked, now).await
 }
 
 /// Creates a contact of `tenant_id` (which the caller has checked is in the scope).
@@ -195,9 +196,9 @@ pub async fn insert(
     scope: &Scope,
     tenant_id: Uuid,
     checked: CheckedContact,
+    now: DateTime<Utc>,
 ) -> Result<contact::Model, ApiError> {
     let company_id = company_for(db, scope, tenant_id, &checked).await?;
-    let now = Utc::now();
     contact::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant_id),
@@ -227,6 +228,7 @@ pub async fn find_or_create(
     scope: &Scope,
     tenant_id: Uuid,
     checked: CheckedContact,
+    now: DateTime<Utc>,
 ) -> Result<contact::Model, ApiError> {
     let mut any = Condition::any();
     if let Some(email) = &checked.email {
@@ -251,7 +253,7 @@ pub async fn find_or_create(
     if let Some(found) = found {
         return Ok(found);
     }
-    match insert(db, scope, tenant_id, checked).await {
+    match insert(db, scope, tenant_id, checked, now).await {
         // Two first messages from the same person at once: the other request created the
         // contact between our lookup and our insert; use it.
         Err(ApiError::Conflict {
@@ -326,6 +328,7 @@ pub async fn update(
     scope: &Scope,
     id: Uuid,
     body: UpdateContact,
+    now: DateTime<Utc>,
 ) -> Result<contact::Model, ApiError> {
     let found = get(db, scope, id).await?;
     let pick = |change: Option<Option<String>>, current: &Option<String>| {
@@ -357,7 +360,7 @@ pub async fn update(
     active.locale = Set(checked.locale);
     active.time_zone = Set(checked.time_zone);
     active.company_id = Set(company_id);
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(now);
     active.update(db).await.map_err(exists)
 }
 
@@ -420,10 +423,10 @@ pub async fn erase(
     db: &DatabaseConnection,
     principal: &crate::auth::principal::Principal,
     id: Uuid,
+    now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     let scope = &principal.scope;
     let found = get(db, scope, id).await?;
-    let now = Utc::now();
     let txn = db.begin().await?;
     let mut active: contact::ActiveModel = found.clone().into();
     active.name = Set("Erased contact".into());
@@ -466,6 +469,7 @@ pub async fn merge(
     principal: &crate::auth::principal::Principal,
     id: Uuid,
     secondary_ids: Vec<Uuid>,
+    now: DateTime<Utc>,
 ) -> Result<contact::Model, ApiError> {
     let scope = &principal.scope;
     let mut secondary_ids = secondary_ids;
@@ -507,7 +511,6 @@ pub async fn merge(
         merged.time_zone = merged.time_zone.or_else(|| secondary.time_zone.clone());
         merged.company_id = merged.company_id.or(secondary.company_id);
     }
-    let now = Utc::now();
     let txn = db.begin().await?;
     let moved = ticket::Entity::scoped(scope)
         .filter(ticket::Column::RequesterId.is_in(secondary_ids.clone()))

@@ -8,8 +8,8 @@
 //! same write path: its public replies arrive on the origin as private notes carrying the
 //! replies' files (the origin's agents decide what the requester hears), and its status becomes
 //! the origin's and climbs on through every origin above that is itself a linked ticket. The
-//! other tenant is reached only through a scope of that one tenant, never through the
-//! caller's. A copied file is a row of the other tenant sharing the stored bytes, never a way
+//! other tenant is reached only through a scope of that one tenant
+//! ([`Scope::for_tenant_work`]), never through the caller's. A copied file is a row of the other tenant sharing the stored bytes, never a way
 //! into the first tenant's rows.
 use super::dto::{EscalateTicket, RouteTicket};
 use crate::attachments::service as attachments;
@@ -26,7 +26,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, QueryFilter, QueryOrder, QuerySelect, Set,
     TransactionTrait,
 };
-use tenants::{Reach, Role, Scope, Scoped, TenantKind};
+use tenants::{Role, Scope, Scoped, TenantKind, Why};
 use uuid::Uuid;
 
 /// Most messages copied to a linked ticket.
@@ -209,7 +209,7 @@ async fn open_linked(
         .limit(MAX_COPIED)
         .all(db)
         .await?;
-    let target_scope = Scope::new(target.id, target.path.clone(), Reach::Own);
+    let target_scope = Scope::for_tenant_work(target.id, Why::LinkedTicketOpen);
     let now = state.clock.now();
     let link_kind = match kind {
         LinkKind::Escalation => crate::tickets::domain::LinkKind::Escalation,

@@ -233,12 +233,13 @@ impl Redis {
 }
 
 impl TicketEvent {
-    /// The event `kind` for a ticket as it now is.
+    /// The event `kind` for a ticket as it is `at`.
     pub fn of(
         kind: &str,
         ticket: &entity::ticket::Model,
         tenant_path: String,
         tenant_kind: TenantKind,
+        at: DateTime<Utc>,
     ) -> Self {
         Self {
             kind: kind.to_owned(),
@@ -248,7 +249,7 @@ impl TicketEvent {
             number: ticket.number,
             tenant_id: ticket.tenant_id,
             version: ticket.version,
-            at: Utc::now(),
+            at,
             tenant_path,
             tenant_kind,
         }

@@ -70,7 +70,7 @@ async fn ticket_events(
     let opened_after = crate::events::log::head(&state.db).await?;
     let hide_notes = principal.role() == Some(Role::ClientAdmin);
     let ends_at = principal.claims.as_ref().map(|claims| {
-        let left = claims.exp - chrono::Utc::now().timestamp();
+        let left = claims.exp - state.clock.now().timestamp();
         tokio::time::Instant::now() + Duration::from_secs(u64::try_from(left.max(0)).unwrap_or(0))
     });
     let opening = futures_util::stream::once(async {

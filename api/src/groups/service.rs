@@ -5,14 +5,13 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::http::pagination::PageRequest;
 use crate::state::AppState;
-use chrono::Utc;
 use entity::{group, group_member, tenant};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, NotSet, QueryFilter, QueryOrder, QuerySelect,
+    Set, TransactionTrait,
 };
 use std::collections::HashMap;
-use tenants::{Scope, Scoped};
+use tenants::{Scope, Scoped, ScopedInsert};
 use uuid::Uuid;
 
 /// A display name: 1-200 characters once trimmed (the same rule as tenant names).
@@ -53,10 +52,10 @@ pub async fn create(
         ),
         None => None,
     };
-    let now = Utc::now();
+    let now = state.clock.now();
     group::ActiveModel {
         id: Set(Uuid::now_v7()),
-        tenant_id: Set(owner.id),
+        tenant_id: NotSet,
         name: Set(name),
         kind: Set(body.kind.as_str().to_owned()),
         description: Set(body.description.filter(|d| !d.trim().is_empty())),
@@ -67,6 +66,7 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     }
+    .owned_by_tenant(&principal.scope, &owner)?
     .insert(&state.db)
     .await
     .map_err(name_taken)
@@ -143,7 +143,7 @@ pub async fn update(
     if let Some(auto_handoff) = body.auto_handoff {
         active.auto_handoff = Set(auto_handoff);
     }
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(state.clock.now());
     active.update(&state.db).await.map_err(name_taken)
 }
 
@@ -244,7 +244,7 @@ pub async fn set_memberships(
         .filter(group_member::Column::UserId.eq(user.id))
         .exec(&txn)
         .await?;
-    let now = Utc::now();
+    let now = state.clock.now();
     for group_id in &wanted {
         group_member::ActiveModel {
             tenant_id: Set(user.tenant_id),

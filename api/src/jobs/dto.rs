@@ -1,6 +1,6 @@
 //! Request and response bodies of bulk jobs.
-use crate::tickets::domain::{TicketPriority, TicketSource, TicketStatus};
-use crate::tickets::dto::TicketFilter;
+use crate::tickets::criteria::TicketCriteria;
+use crate::tickets::domain::{TicketPriority, TicketStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -27,58 +27,6 @@ crate::http::api_enum::api_enum!(
         Failed => "failed",
     }
 );
-
-/// Which tickets a bulk request touches when given as a filter: the keys of `GET /tickets`.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BulkFilter {
-    /// Only tickets of this tenant.
-    pub tenant_id: Option<Uuid>,
-    /// Status.
-    pub status: Option<TicketStatus>,
-    /// Priority.
-    pub priority: Option<TicketPriority>,
-    /// Group.
-    pub group_id: Option<Uuid>,
-    /// Assignee.
-    pub assignee_id: Option<Uuid>,
-    /// Requester.
-    pub requester_id: Option<Uuid>,
-    /// Company.
-    pub company_id: Option<Uuid>,
-    /// Source channel.
-    pub source: Option<TicketSource>,
-    /// Having exactly this tag.
-    pub tag: Option<String>,
-    /// Created at or after.
-    pub created_after: Option<DateTime<Utc>>,
-    /// Created before.
-    pub created_before: Option<DateTime<Utc>>,
-    /// Updated at or after.
-    pub updated_after: Option<DateTime<Utc>>,
-    /// Words that must all appear in the subject or description.
-    pub q: Option<String>,
-}
-
-impl From<BulkFilter> for TicketFilter {
-    fn from(f: BulkFilter) -> Self {
-        TicketFilter {
-            tenant_id: f.tenant_id,
-            status: f.status,
-            priority: f.priority,
-            group_id: f.group_id,
-            assignee_id: f.assignee_id,
-            requester_id: f.requester_id,
-            company_id: f.company_id,
-            source: f.source,
-            tag: f.tag,
-            created_after: f.created_after,
-            created_before: f.created_before,
-            updated_after: f.updated_after,
-            q: f.q,
-        }
-    }
-}
 
 /// Property changes applied to every ticket, as `PATCH /tickets/{id}` would apply them.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
@@ -129,8 +77,10 @@ pub struct BulkReply {
 pub struct BulkRequest {
     /// The tickets, in order (duplicates are ignored).
     pub ticket_ids: Option<Vec<Uuid>>,
-    /// Or every ticket in the caller's scope matching this filter.
-    pub filter: Option<BulkFilter>,
+    /// Or every ticket in the caller's scope matching this filter: the criteria of
+    /// `GET /tickets` as a JSON object, read as a saved view's filters are.
+    #[schema(value_type = Option<TicketCriteria>)]
+    pub filter: Option<serde_json::Map<String, serde_json::Value>>,
     /// Property changes.
     pub changes: Option<BulkChanges>,
     /// A reply or note to each ticket.

@@ -26,7 +26,7 @@ use sea_orm::{
 use serde_json::json;
 use std::collections::HashMap;
 use std::time::Duration;
-use tenants::{Scope, Scoped};
+use tenants::{Scope, Scoped, Why};
 use uuid::Uuid;
 
 const ACTIVE: [&str; 2] = ["queued", "running"];
@@ -153,7 +153,8 @@ async fn finish(
     failure: Option<&ApiError>,
 ) -> Result<(), ApiError> {
     let txn = db.begin().await?;
-    let mut update = job::Entity::scoped_update(&Scope::single(found.tenant_id))
+    let own = Scope::for_tenant_work(found.tenant_id, Why::JobBookkeeping);
+    let mut update = job::Entity::scoped_update(&own)
         .col_expr(
             job::Column::Status,
             Expr::value(if failure.is_some() {
@@ -170,7 +171,7 @@ async fn finish(
         .filter(job::Column::Id.eq(found.id))
         .filter(job::Column::LeaseUntil.eq(lease));
     if let Some(err) = failure {
-        let items = Scope::single(found.tenant_id);
+        let items = Scope::for_tenant_work(found.tenant_id, Why::JobBookkeeping);
         let rest = job_item::Entity::scoped_update(&items)
             .col_expr(job_item::Column::Status, Expr::value("failed"))
             .col_expr(
@@ -220,7 +221,7 @@ async fn work(
             return Ok(Outcome::Released);
         }
     };
-    let items_scope = Scope::single(found.tenant_id);
+    let items_scope = Scope::for_tenant_work(found.tenant_id, Why::JobBookkeeping);
     loop {
         let items = job_item::Entity::scoped(&items_scope)
             .filter(job_item::Column::JobId.eq(found.id))
@@ -423,7 +424,7 @@ async fn chunk(
 
     let txn = db.begin().await?;
     change::post(&txn, scope, Actor::of(principal), &posts, now).await?;
-    let items_scope = Scope::single(found.tenant_id);
+    let items_scope = Scope::for_tenant_work(found.tenant_id, Why::JobBookkeeping);
     let plain: Vec<Uuid> = done
         .iter()
         .filter(|(_, message)| message.is_none())
@@ -462,7 +463,7 @@ async fn chunk(
     }
     let succeeded = i32::try_from(done.len()).unwrap_or(i32::MAX);
     let failed = i32::try_from(failures.len()).unwrap_or(i32::MAX);
-    let counted = job::Entity::scoped_update(&Scope::single(found.tenant_id))
+    let counted = job::Entity::scoped_update(&items_scope)
         .col_expr(
             job::Column::Processed,
             Expr::col(job::Column::Processed).add(succeeded + failed),

@@ -6,8 +6,8 @@ use crate::error::ErrorCode;
 use crate::error::{ApiError, FieldError};
 use crate::http::pagination::PageRequest;
 use crate::state::AppState;
+use crate::tickets::criteria::{TicketCriteria, nested};
 use crate::tickets::html::Markup;
-use chrono::Utc;
 use entity::{api_key, group, job, job_item, ticket, user};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, Insert, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
@@ -15,7 +15,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
-use tenants::{Reach, Role, Scope, Scoped};
+use tenants::{Caller, Reach, Role, Scope, Scoped, ScopedInsert, Why};
 use uuid::Uuid;
 
 /// The kind of job a bulk ticket request makes.
@@ -205,13 +205,14 @@ async fn targets(
                 .collect())
         }
         (None, Some(filter)) => {
+            let (criteria, _) =
+                TicketCriteria::from_json(filter).map_err(|e| nested("filter", e))?;
+            criteria.check().map_err(|e| nested("filter", e))?;
             let page = PageRequest {
                 limit: max as u64,
                 after: None,
             };
-            let rows =
-                crate::tickets::service::list(db, words, scope, &filter.clone().into(), page)
-                    .await?;
+            let rows = crate::tickets::service::list(db, words, scope, &criteria, page).await?;
             if rows.len() > max {
                 return Err(too_many("filter", max));
             }
@@ -292,10 +293,10 @@ pub async fn accept(
     let request = serde_json::to_string(&stored).map_err(|e| ApiError::Internal(e.into()))?;
     let total = i32::try_from(targets.len()).map_err(|e| ApiError::Internal(e.into()))?;
     let not_found = targets.iter().filter(|(_, found)| !found).count() as i32;
-    let now = Utc::now();
+    let now = state.clock.now();
     let job_row = job::Model {
         id: Uuid::now_v7(),
-        tenant_id: principal.tenant_id,
+        tenant_id: scope.tenant_id(),
         kind: KIND.to_owned(),
         status: "queued".to_owned(),
         request,
@@ -327,18 +328,15 @@ pub async fn accept(
         })
         .collect();
     let txn = db.begin().await?;
-    Insert::one(job_row.clone().into_active_model())
+    Insert::one(job_row.clone().into_active_model().owned_by(scope)?)
         .exec_without_returning(&txn)
         .await?;
     for chunk in items.chunks(INSERT_ROWS) {
-        Insert::many(
-            chunk
-                .iter()
-                .cloned()
-                .map(IntoActiveModel::into_active_model),
-        )
-        .exec_without_returning(&txn)
-        .await?;
+        let rows = chunk
+            .iter()
+            .map(|item| item.clone().into_active_model().owned_by(scope))
+            .collect::<Result<Vec<_>, _>>()?;
+        Insert::many(rows).exec_without_returning(&txn).await?;
     }
     txn.commit().await?;
     Ok(job_row)
@@ -392,6 +390,7 @@ pub async fn get(db: &impl ConnectionTrait, scope: &Scope, id: Uuid) -> Result<J
 ///
 /// # Errors
 /// 403 `actor_revoked` when the creator may no longer act; fails when the database does.
+#[allow(clippy::disallowed_methods)] // the creator's scope, rebuilt once the creator is re-checked
 pub async fn principal_of(
     state: &AppState,
     found: &job::Model,
@@ -407,7 +406,7 @@ pub async fn principal_of(
         .tenant_facts(found.actor_tenant_id)
         .await?
         .ok_or_else(revoked)?;
-    let own = Scope::single(found.actor_tenant_id);
+    let own = Scope::for_tenant_work(found.actor_tenant_id, Why::JobCreatorCheck);
     let actor_id = found.actor_id.ok_or_else(revoked)?;
     let actor = match found.actor_type.as_str() {
         "user" => {
@@ -430,7 +429,7 @@ pub async fn principal_of(
             }
         }
         "api_key" => {
-            let now = Utc::now();
+            let now = state.clock.now();
             let row = api_key::Entity::scoped_by_id(&own, actor_id)
                 .one(&state.db)
                 .await?
@@ -454,7 +453,7 @@ pub async fn principal_of(
         tenant_kind: facts.kind,
         tenant_slug: facts.slug,
         scopes: stored.scopes.clone(),
-        scope: Scope::new(found.actor_tenant_id, facts.path, reach),
+        scope: Scope::for_caller(Caller::JobCreator, found.actor_tenant_id, facts.path, reach),
         claims: None,
     })
 }

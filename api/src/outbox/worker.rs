@@ -19,7 +19,7 @@ use sea_orm::{
     Statement,
 };
 use std::time::{Duration, Instant};
-use tenants::{Scope, Scoped};
+use tenants::{Scope, Scoped, Why};
 
 /// Why a delivery failed.
 #[derive(Debug)]
@@ -173,7 +173,7 @@ async fn record(
     backoff: Backoff,
 ) -> Result<(), sea_orm::DbErr> {
     let now = state.clock.now();
-    let scope = Scope::single(row.tenant_id);
+    let scope = Scope::for_tenant_work(row.tenant_id, Why::Delivery);
     let mut update = outbox::Entity::scoped_update(&scope)
         .col_expr(
             outbox::Column::LeaseUntil,

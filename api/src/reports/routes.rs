@@ -36,6 +36,8 @@ async fn ticket_counts(
 ) -> Result<HttpResponse, ApiError> {
     let mut principal = auth.0.clone();
     principal.scope = state.with_support_reach(&principal.scope).await?;
-    Ok(HttpResponse::Ok()
-        .json(service::ticket_counts(&state.db, &principal, query.into_inner()).await?))
+    let counts =
+        service::ticket_counts(&state.db, &principal, query.into_inner(), state.clock.now())
+            .await?;
+    Ok(HttpResponse::Ok().json(counts))
 }

@@ -1,12 +1,14 @@
-//! Counting tickets in the database, grouped; every query goes through the caller's scope.
+//! Counting tickets in the database, grouped; every query starts from the caller's scope
+//! ([`Scoped::scoped_select`]) and says what differs between databases through [`Backend`].
 use super::dto::{CountBucket, CountBy, CountQuery, TicketCounts};
 use crate::auth::principal::Principal;
+use crate::backend::{self, Backend, Bucket};
 use crate::error::ApiError;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use entity::{tenant, ticket};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, Func, Query, SelectStatement};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, FromQueryResult, Statement};
+use sea_orm::sea_query::{Alias, Expr, SelectStatement};
+use sea_orm::{ColumnTrait, ConnectionTrait, FromQueryResult, Statement};
 use std::collections::BTreeMap;
 use tenants::Scoped;
 
@@ -19,7 +21,8 @@ struct Row {
     count: i64,
 }
 
-/// Counts the tickets created in a period, grouped as asked.
+/// Counts the tickets created in a period (ending `now` unless the query says), grouped as
+/// asked.
 ///
 /// # Errors
 /// 404 for a tenant outside the scope, 422 for a bad period or time zone.
@@ -27,8 +30,9 @@ pub async fn ticket_counts(
     db: &impl ConnectionTrait,
     principal: &Principal,
     query: CountQuery,
+    now: DateTime<Utc>,
 ) -> Result<TicketCounts, ApiError> {
-    let to = query.to.unwrap_or_else(Utc::now);
+    let to = query.to.unwrap_or(now);
     let from = query.from.unwrap_or(to - Duration::days(30));
     if from >= to {
         return Err(ApiError::invalid("from", "must be before `to`"));
@@ -49,28 +53,23 @@ pub async fn ticket_counts(
         ApiError::invalid("time_zone", format!("unknown IANA time zone `{zone_name}`"))
     })?;
 
-    let mut filter = Condition::all()
-        .add(scope.condition_for(ticket::Column::TenantId, tenants::Data::Support))
-        .add(ticket::Column::CreatedAt.gte(from))
-        .add(ticket::Column::CreatedAt.lt(to));
+    let mut period = ticket::Entity::scoped_select(scope);
+    period
+        .and_where(ticket::Column::CreatedAt.gte(from))
+        .and_where(ticket::Column::CreatedAt.lt(to));
     if let Some(tenant_id) = query.tenant_id {
         tenant::Entity::scoped_by_id(scope, tenant_id)
             .one(db)
             .await?
             .ok_or(ApiError::NotFound("tenant"))?;
-        filter = filter.add(ticket::Column::TenantId.eq(tenant_id));
+        period.and_where(ticket::Column::TenantId.eq(tenant_id));
     }
-    let backend = db.get_database_backend();
-    let rows = run(
-        db,
-        backend,
-        grouped_query(query.group_by, backend, filter.clone()),
-    )
-    .await?;
+    let backend = backend::of(db);
+    let rows = run(db, grouped(query.group_by, backend, period.clone())).await?;
     // Every ticket falls in exactly one company, source or quarter-hour bucket, so their sum is the
     // total; a ticket has any number of tags, so tags need their own count.
     let total = match query.group_by {
-        CountBy::Tag => run(db, backend, total_query(filter))
+        CountBy::Tag => run(db, total(period))
             .await?
             .first()
             .map_or(0, |row| row.count),
@@ -109,12 +108,8 @@ pub async fn ticket_counts(
     })
 }
 
-async fn run(
-    db: &impl ConnectionTrait,
-    backend: DbBackend,
-    query: SelectStatement,
-) -> Result<Vec<Row>, ApiError> {
-    let statement: Statement = backend.build(&query);
+async fn run(db: &impl ConnectionTrait, query: SelectStatement) -> Result<Vec<Row>, ApiError> {
+    let statement: Statement = db.get_database_backend().build(&query);
     Ok(Row::find_by_statement(statement).all(db).await?)
 }
 
@@ -124,68 +119,31 @@ fn count_rows() -> Expr {
     Expr::cust("COUNT(*)")
 }
 
-fn total_query(filter: Condition) -> SelectStatement {
-    Query::select()
+/// The tickets of `period` counted once each.
+fn total(mut period: SelectStatement) -> SelectStatement {
+    period
         .expr_as(Expr::cust("NULL"), Alias::new("key"))
         .expr_as(count_rows(), Alias::new("count"))
-        .from(ticket::Entity)
-        .cond_where(filter)
         .to_owned()
 }
 
-fn grouped_query(by: CountBy, backend: DbBackend, filter: Condition) -> SelectStatement {
-    let postgres = backend == DbBackend::Postgres;
-    let mut select = Query::select();
-    select.from(ticket::Entity).cond_where(filter);
-    // PostgreSQL groups by the plain value and formats only one row per group.
-    let mut group: Option<Expr> = None;
-    let key = match by {
-        // UUIDs are text on PostgreSQL and 16-byte blobs on SQLite; both come back parseable.
-        CountBy::Company if postgres => {
-            let company = Expr::col((ticket::Entity, ticket::Column::CompanyId));
-            group = Some(company.clone());
-            company.cast_as(Alias::new("text"))
-        }
-        CountBy::Company => Expr::cust("lower(hex(\"tickets\".\"company_id\"))"),
-        CountBy::Source => Expr::col((ticket::Entity, ticket::Column::Source)),
-        // Quarter hours in UTC: the database groups, and each quarter then falls into its
-        // local day here. Every offset in use since 1972 is a whole number of quarter hours
-        // (Kolkata +5:30, Kathmandu +5:45, Chatham +12:45), so no quarter straddles a local
-        // midnight, and chrono-tz applies each instant's own offset across DST changes.
+/// The tickets of `period` counted per bucket of `by`, keys ascending.
+fn grouped(by: CountBy, backend: &dyn Backend, mut period: SelectStatement) -> SelectStatement {
+    let bucket = match by {
+        CountBy::Company => backend.company_key(),
+        CountBy::Source => Bucket::plain(Expr::col((ticket::Entity, ticket::Column::Source))),
         // Quarter hours since the epoch: the database groups, and each quarter then falls into
         // its local day here. Every offset in use since 1972 is a whole number of quarter hours
         // (Kolkata +5:30, Kathmandu +5:45, Chatham +12:45), so no quarter straddles a local
-        // midnight, and chrono-tz applies each instant's own offset across DST changes. The
-        // quarter is one arithmetic step per row (date_trunc + to_char cost three times as much).
-        CountBy::Day if postgres => {
-            let quarter = "floor(date_part('epoch', \"tickets\".\"created_at\") / 900)::bigint";
-            group = Some(Expr::cust(quarter));
-            Expr::cust(format!("({quarter})::text"))
-        }
-        CountBy::Day => Expr::cust(
-            "CAST(CAST(strftime('%s', \"tickets\".\"created_at\") AS INTEGER) / 900 AS TEXT)",
-        ),
-        CountBy::Tag if postgres => {
-            select.from_function(
-                Func::cust("json_array_elements_text")
-                    .arg(Expr::col((ticket::Entity, ticket::Column::Tags))),
-                Alias::new("tag"),
-            );
-            Expr::cust("\"tag\"")
-        }
-        CountBy::Tag => {
-            select.from_function(
-                Func::cust("json_each").arg(Expr::col((ticket::Entity, ticket::Column::Tags))),
-                Alias::new("tag"),
-            );
-            Expr::cust("\"tag\".\"value\"")
-        }
+        // midnight, and chrono-tz applies each instant's own offset across DST changes.
+        CountBy::Day => backend.quarter_hour_key(),
+        CountBy::Tag => Bucket::plain(backend.tag_rows(&mut period)),
     };
-    select
-        .expr_as(key.clone(), Alias::new("key"))
+    period
+        .expr_as(bucket.key.clone(), Alias::new("key"))
         .expr_as(count_rows(), Alias::new("count"))
-        .add_group_by([group.unwrap_or_else(|| key.clone())])
-        .order_by_expr(key, sea_orm::sea_query::Order::Asc)
+        .add_group_by([bucket.group])
+        .order_by_expr(bucket.key, sea_orm::sea_query::Order::Asc)
         .to_owned()
 }
 

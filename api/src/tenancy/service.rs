@@ -5,12 +5,11 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::http::pagination::PageRequest;
 use crate::state::AppState;
-use chrono::Utc;
 use entity::{tenant, tenant_branding};
-use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, NotSet, QueryFilter, QueryOrder, QuerySelect, Set};
 use tenants::branding::{self, EffectiveBranding};
 use tenants::provisioning::{self, NewTenant};
-use tenants::{Scope, Scoped, TenantStatus};
+use tenants::{Scope, Scoped, ScopedInsert, TenantStatus};
 use uuid::Uuid;
 
 /// Creates a partner, client or dedicated client below a tenant in the scope.
@@ -33,7 +32,9 @@ pub async fn create(
         default_locale: body.default_locale,
         time_zone: body.time_zone,
     };
-    let created = provisioning::create_child(&state.db, scope, body.parent_id, new).await?;
+    let created =
+        provisioning::create_child(&state.db, scope, body.parent_id, new, state.clock.now())
+            .await?;
     // The parent's support now reaches one more client.
     if let Some(parent_id) = created.parent_id {
         state.announce_stale(parent_id).await;
@@ -159,7 +160,7 @@ pub async fn set_status(
     id: Uuid,
     status: TenantStatus,
 ) -> Result<tenant::Model, ApiError> {
-    let updated = provisioning::set_status(&state.db, scope, id, status).await?;
+    let updated = provisioning::set_status(&state.db, scope, id, status, state.clock.now()).await?;
     if status == TenantStatus::Suspended {
         let subtree = tenants::tree::subtree_ids(&state.db, &updated.path).await?;
         revocation::revoke_tenants(&state.cache, &subtree, state.keys.access_ttl()).await?;
@@ -233,7 +234,7 @@ pub async fn put_branding(
         .one(&state.db)
         .await?;
     let row = tenant_branding::ActiveModel {
-        tenant_id: Set(found.id),
+        tenant_id: NotSet,
         display_name: Set(body.display_name),
         logo_url: Set(body.logo_url),
         primary_color: Set(body.primary_color),
@@ -241,8 +242,9 @@ pub async fn put_branding(
         email_sender_name: Set(body.email_sender_name),
         email_signature: Set(body.email_signature),
         portal_domain: Set(body.portal_domain),
-        updated_at: Set(Utc::now()),
-    };
+        updated_at: Set(state.clock.now()),
+    }
+    .owned_by_tenant(scope, &found)?;
     let result = if existing.is_some() {
         row.update(&state.db).await
     } else {

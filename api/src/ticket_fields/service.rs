@@ -4,7 +4,7 @@ use crate::auth::principal::Principal;
 use crate::error::ErrorCode;
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use entity::{tenant, ticket_field};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, Set};
 use serde_json::{Map, Value};
@@ -71,7 +71,7 @@ pub async fn create(
         field_type: Set(body.field_type.as_str().to_owned()),
         options: Set(Value::from(options)),
         required: Set(body.required),
-        created_at: Set(Utc::now()),
+        created_at: Set(state.clock.now()),
     }
     .insert(db)
     .await

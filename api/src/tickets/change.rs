@@ -22,7 +22,7 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use tenants::{Scope, Scoped};
+use tenants::{Scope, Scoped, Why};
 use uuid::Uuid;
 
 /// Rows per multi-row INSERT or `IN` list.
@@ -997,7 +997,7 @@ async fn origin_of(
     else {
         return Ok(None);
     };
-    let scope = Scope::single(origin_tenant);
+    let scope = Scope::for_tenant_work(origin_tenant, Why::LinkedTicketReport);
     let origin = ticket::Entity::scoped_by_id(&scope, origin_id)
         .filter(ticket::Column::MergedIntoId.is_null())
         .one(txn)
@@ -1017,7 +1017,7 @@ async fn flow_reply_back(
     let Some((scope, origin)) = origin_of(txn, linked).await? else {
         return Ok(());
     };
-    let linked_scope = Scope::single(linked.tenant_id);
+    let linked_scope = Scope::for_tenant_work(linked.tenant_id, Why::LinkedTicketReport);
     let from = tenant::Entity::scoped_by_id(&linked_scope, linked.tenant_id)
         .one(txn)
         .await?

@@ -1,11 +1,20 @@
-//! Which tickets a filter selects: the one reading of the ticket list's filter parameters,
-//! shared by `GET /tickets`, saved views and bulk jobs. User text is matched as text, never as
-//! an SQL pattern: a tag matches exactly, and `q` matches tickets containing every word.
-use super::dto::TicketFilter;
-use crate::error::ApiError;
+//! Which tickets to select: the one criteria type of the ticket list's filters, saved views and
+//! bulk jobs, with its one reader of JSON objects and its one check of values. User text is
+//! matched as text, never as an SQL pattern: a tag matches exactly, and `q` matches tickets
+//! containing every word.
+use crate::backend::{self, Backend};
+use crate::error::{ApiError, FieldError};
+use crate::tickets::domain::{TicketPriority, TicketSource, TicketStatus};
+use chrono::{DateTime, Utc};
 use entity::ticket;
-use sea_orm::sea_query::{Expr, LikeExpr, SimpleExpr};
+use sea_orm::sea_query::LikeExpr;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::sync::LazyLock;
+use utoipa::openapi::path::ParameterIn;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
 /// Most words one search may hold; each adds a pattern match per ticket read.
 pub const MAX_SEARCH_WORDS: usize = 8;
@@ -13,17 +22,146 @@ pub const MAX_SEARCH_WORDS: usize = 8;
 pub const MAX_SEARCH_CHARS: usize = 200;
 /// The character that makes the next one literal in a `LIKE` pattern. Not a backslash: the two
 /// databases quote a backslash in `ESCAPE '…'` differently, and `!` needs no quoting anywhere.
-const LIKE_ESCAPE: char = '!';
+pub(crate) const LIKE_ESCAPE: char = '!';
 
-/// Whether a query over `filter` must be planned with its search patterns in view.
+/// Which tickets to select: the query parameters of `GET /tickets`, the `filters` a saved view
+/// stores and the `filter` of a bulk request, under the same names with the same meaning.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
+pub struct TicketCriteria {
+    /// Only tickets of this tenant.
+    pub tenant_id: Option<Uuid>,
+    /// Status.
+    pub status: Option<TicketStatus>,
+    /// Priority.
+    pub priority: Option<TicketPriority>,
+    /// Group.
+    pub group_id: Option<Uuid>,
+    /// Assignee.
+    pub assignee_id: Option<Uuid>,
+    /// Requester.
+    pub requester_id: Option<Uuid>,
+    /// Company.
+    pub company_id: Option<Uuid>,
+    /// Source channel.
+    pub source: Option<TicketSource>,
+    /// Having exactly this tag (compared as tags are stored: trimmed, lower-cased).
+    pub tag: Option<String>,
+    /// Created at or after.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_before: Option<DateTime<Utc>>,
+    /// Updated at or after.
+    pub updated_after: Option<DateTime<Utc>>,
+    /// Words that must all appear in the subject or description, in any order and
+    /// case-insensitively (up to 8 words, 200 characters); `%` and `_` match themselves.
+    pub q: Option<String>,
+}
+
+/// The criteria's names, as the ticket list declares them.
+static NAMES: LazyLock<Vec<String>> = LazyLock::new(|| {
+    TicketCriteria::into_params(|| Some(ParameterIn::Query))
+        .into_iter()
+        .map(|p| p.name)
+        .collect()
+});
+
+/// The values of criteria that need more than their type to be valid, as queries use them.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// The tag as tickets store it.
+    tag: Option<String>,
+    /// The search's distinct lower-cased words.
+    words: Vec<String>,
+}
+
+impl Checked {
+    /// The search's distinct lower-cased words, in order (empty without a search).
+    pub fn words(&self) -> &[String] {
+        &self.words
+    }
+}
+
+impl TicketCriteria {
+    /// Reads criteria sent or stored as a JSON object (a view's `filters`, a bulk request's
+    /// `filter`), key by key so a fault names its key: unknown keys are refused and `null`
+    /// values dropped. Answers the criteria and the object as kept (without the `null`s).
+    ///
+    /// # Errors
+    /// 422 naming the key (nest it under the caller's field with [`nested`]).
+    pub fn from_json(object: &Map<String, Value>) -> Result<(Self, Value), ApiError> {
+        let mut clean = Map::new();
+        for (key, value) in object {
+            if value.is_null() {
+                continue;
+            }
+            if !NAMES.contains(key) {
+                return Err(ApiError::invalid(
+                    key.clone(),
+                    "not a filter of the ticket list",
+                ));
+            }
+            let mut single = Map::new();
+            single.insert(key.clone(), value.clone());
+            serde_json::from_value::<Self>(Value::Object(single))
+                .map_err(|err| ApiError::invalid(key.clone(), err.to_string()))?;
+            clean.insert(key.clone(), value.clone());
+        }
+        let clean = Value::Object(clean);
+        // Every key read alone, so together they can only fail through a bug here.
+        let criteria = serde_json::from_value::<Self>(clean.clone())
+            .map_err(|err| ApiError::Internal(err.into()))?;
+        Ok((criteria, clean))
+    }
+
+    /// Checks the values a type alone does not: the tag and the search text.
+    ///
+    /// # Errors
+    /// 422 naming `tags` for a malformed tag, `q` for a search too long or of too many words.
+    pub fn check(&self) -> Result<Checked, ApiError> {
+        Ok(Checked {
+            tag: self.tag.as_deref().map(normalised_tag).transpose()?,
+            words: match self.q.as_deref() {
+                Some(q) => search_words(q)?,
+                None => Vec::new(),
+            },
+        })
+    }
+}
+
+/// `err` with its fields nested under `parent` (`status` becomes `filters.status`), for
+/// criteria read from a field of a body.
+pub fn nested(parent: &str, err: ApiError) -> ApiError {
+    match err {
+        ApiError::Validation {
+            code,
+            detail,
+            errors,
+        } => ApiError::Validation {
+            code,
+            detail: format!("{parent}.{detail}"),
+            errors: errors
+                .into_iter()
+                .map(|e| FieldError {
+                    field: format!("{parent}.{}", e.field),
+                    message: e.message,
+                })
+                .collect(),
+        },
+        other => other,
+    }
+}
+
+/// Whether a query over `criteria` must be planned with its search patterns in view.
 ///
 /// PostgreSQL plans a prepared statement once for any parameters after a few runs. For a word
 /// search that generic plan cannot tell a word found in every tenth ticket (walk the newest
 /// tickets and stop at a page) from a rare one (ask the trigram index), and the plan it keeps
 /// read the trigram index over every tenant: 700 ms for `q=camera exam` against 4 ms with the
 /// words in view. SQLite plans each statement as it comes.
-pub fn plans_per_pattern(filter: &TicketFilter, backend: DbBackend) -> bool {
-    backend == DbBackend::Postgres && filter.q.as_deref().is_some_and(|q| !q.trim().is_empty())
+pub fn plans_per_pattern(criteria: &TicketCriteria, kind: DbBackend) -> bool {
+    backend::for_kind(kind).searches_through_index()
+        && criteria.q.as_deref().is_some_and(|q| !q.trim().is_empty())
 }
 
 /// Makes the rest of the current transaction plan each statement for its own parameters.
@@ -36,71 +174,76 @@ pub async fn plan_with_patterns(txn: &impl ConnectionTrait) -> Result<(), DbErr>
         .map(|_| ())
 }
 
-/// The condition selecting the tickets `filter` describes, for a query on `backend`. `counts`
-/// says how common each of the search's words is (in the order of [`search_words`], as
-/// [`super::word_sample::WordSample::counts`] gives them; missing counts are 0): on PostgreSQL
-/// only the rarest word is asked of the trigram index, the others are matched on the rows it
-/// gives.
+/// The condition selecting the tickets `criteria` describes, for a query on a database of
+/// `kind`. `counts` says how common each of the search's words is (in the order of
+/// [`search_words`], as [`super::word_sample::WordSample::counts`] gives them; missing counts
+/// are 0): where the search goes through a trigram index, only the rarest word is asked of
+/// the index, the others are matched on the rows it gives.
 ///
 /// # Errors
-/// 422 naming `tag` or `q` for a value no ticket could match (a malformed tag, a search too
-/// long or of too many words).
+/// 422 as [`TicketCriteria::check`].
 pub fn condition(
-    filter: &TicketFilter,
-    backend: DbBackend,
+    criteria: &TicketCriteria,
+    kind: DbBackend,
     counts: &[usize],
 ) -> Result<Condition, ApiError> {
+    let checked = criteria.check()?;
+    Ok(checked_condition(
+        criteria,
+        &checked,
+        backend::for_kind(kind),
+        counts,
+    ))
+}
+
+fn checked_condition(
+    criteria: &TicketCriteria,
+    checked: &Checked,
+    backend: &dyn Backend,
+    counts: &[usize],
+) -> Condition {
     let mut all = Condition::all();
-    if let Some(id) = filter.tenant_id {
+    if let Some(id) = criteria.tenant_id {
         all = all.add(ticket::Column::TenantId.eq(id));
     }
-    if let Some(status) = filter.status {
+    if let Some(status) = criteria.status {
         all = all.add(ticket::Column::Status.eq(status.as_str()));
     }
-    if let Some(priority) = filter.priority {
+    if let Some(priority) = criteria.priority {
         all = all.add(ticket::Column::Priority.eq(priority.as_str()));
     }
-    if let Some(id) = filter.group_id {
+    if let Some(id) = criteria.group_id {
         all = all.add(ticket::Column::GroupId.eq(id));
     }
-    if let Some(id) = filter.assignee_id {
+    if let Some(id) = criteria.assignee_id {
         all = all.add(ticket::Column::AssigneeId.eq(id));
     }
-    if let Some(id) = filter.requester_id {
+    if let Some(id) = criteria.requester_id {
         all = all.add(ticket::Column::RequesterId.eq(id));
     }
-    if let Some(id) = filter.company_id {
+    if let Some(id) = criteria.company_id {
         all = all.add(ticket::Column::CompanyId.eq(id));
     }
-    if let Some(source) = filter.source {
+    if let Some(source) = criteria.source {
         all = all.add(ticket::Column::Source.eq(source.as_str()));
     }
-    if let Some(tag) = &filter.tag {
-        all = all.add(has_tag(&normalised_tag(tag)?, backend));
+    if let Some(tag) = &checked.tag {
+        all = all.add(backend.has_tag(tag));
     }
-    if let Some(at) = filter.created_after {
+    if let Some(at) = criteria.created_after {
         all = all.add(ticket::Column::CreatedAt.gte(at));
     }
-    if let Some(at) = filter.created_before {
+    if let Some(at) = criteria.created_before {
         all = all.add(ticket::Column::CreatedAt.lt(at));
     }
-    if let Some(at) = filter.updated_after {
+    if let Some(at) = criteria.updated_after {
         all = all.add(ticket::Column::UpdatedAt.gte(at));
     }
-    if let Some(q) = &filter.q {
-        let words = search_words(q)?;
-        let driver = rarest(&words, counts);
-        for (i, word) in words.iter().enumerate() {
-            all = all.add(if backend != DbBackend::Postgres {
-                Condition::all().add(ticket::Column::SearchText.like(like_pattern(word)))
-            } else if Some(i) == driver {
-                contains_word(word)
-            } else {
-                Condition::all().add(exactly(word))
-            });
-        }
+    let driver = rarest(&checked.words, counts);
+    for (i, word) in checked.words.iter().enumerate() {
+        all = all.add(backend.contains_word(word, Some(i) == driver));
     }
-    Ok(all)
+    all
 }
 
 /// The word the index is asked about: the one found in fewest sampled rows, then the one with
@@ -128,72 +271,21 @@ fn rarest(words: &[String], counts: &[usize]) -> Option<usize> {
 /// Shortest run of letters and digits worth asking the trigram index about. A shorter run
 /// yields only trigrams padded with blanks (`ex` in `ex-4821` gives `ex `), which nearly every
 /// ticket has: reading their posting lists cost 10 ms of a 11 ms search.
-const MIN_INDEXED_RUN: usize = 3;
-
-/// Tickets whose search text contains `word` literally, asking the trigram index (PostgreSQL).
-///
-/// A word that is one run of letters and digits is one `LIKE`, which the trigram
-/// index answers. Any other word (`ex-4821`, `ana@uni.edu`) is asked of the index through its
-/// runs of [`MIN_INDEXED_RUN`] characters or more (`4821`), and matched exactly by a `LIKE`
-/// under the `"C"` collation: the index, built under the column's own collation, cannot answer
-/// it, while the planner still estimates it from the column's statistics. A comparison the
-/// planner could not estimate (`search_text || ''`, `strpos`) looked so selective that common
-/// words were searched through the index instead of the newest tickets, 40 ms instead of 1 ms.
-fn contains_word(word: &str) -> Condition {
-    let runs = indexed_runs(word);
-    if runs == [word] {
-        return Condition::all().add(ticket::Column::SearchText.like(like_pattern(word)));
-    }
-    let mut all = Condition::all();
-    for run in runs {
-        all = all.add(ticket::Column::SearchText.like(like_pattern(run)));
-    }
-    all.add(exactly(word))
-}
-
-/// Tickets whose search text contains `word` literally, never through the trigram index
-/// (PostgreSQL; see [`contains_word`]).
-fn exactly(word: &str) -> SimpleExpr {
-    Expr::cust_with_values(
-        r#""tickets"."search_text" COLLATE "C" LIKE $1 ESCAPE '!'"#,
-        [pattern_text(word)],
-    )
-}
+pub(crate) const MIN_INDEXED_RUN: usize = 3;
 
 /// The runs of letters and digits in `word` long enough for the trigram index.
-fn indexed_runs(word: &str) -> Vec<&str> {
+pub(crate) fn indexed_runs(word: &str) -> Vec<&str> {
     word.split(|c: char| !c.is_alphanumeric())
         .filter(|run| run.chars().count() >= MIN_INDEXED_RUN)
         .collect()
 }
 
-/// A tag as tickets store it (the same normalisation as on write).
+/// A tag as tickets store it (the same normalisation as on write; a malformed tag is refused
+/// under the write's own field name, `tags`).
 fn normalised_tag(tag: &str) -> Result<String, ApiError> {
     super::service::check_tags(vec![tag.to_owned()])?
         .pop()
         .ok_or_else(|| ApiError::invalid("tag", "must not be empty"))
-        .map_err(|err| match err {
-            ApiError::Validation { .. } => {
-                ApiError::invalid("tag", "a tag is 1-64 characters without commas")
-            }
-            other => other,
-        })
-}
-
-/// Tickets whose tag list holds exactly `tag`. Tags live in a JSON array: PostgreSQL asks the
-/// array whether it contains the tag (a GIN index on `tags::jsonb` answers it), SQLite looks
-/// through the array's elements.
-fn has_tag(tag: &str, backend: DbBackend) -> SimpleExpr {
-    match backend {
-        DbBackend::Postgres => Expr::cust_with_values(
-            r#"CAST("tickets"."tags" AS jsonb) @> CAST($1 AS jsonb)"#,
-            [serde_json::json!([tag]).to_string()],
-        ),
-        _ => Expr::cust_with_values(
-            r#"EXISTS (SELECT 1 FROM json_each("tickets"."tags") WHERE json_each.value = ?)"#,
-            [tag.to_owned()],
-        ),
-    }
 }
 
 /// The distinct lower-cased words of a search, in order.
@@ -223,13 +315,13 @@ pub fn search_words(q: &str) -> Result<Vec<String>, ApiError> {
 }
 
 /// A `LIKE` pattern matching text that contains `word` literally.
-fn like_pattern(word: &str) -> LikeExpr {
+pub(crate) fn like_pattern(word: &str) -> LikeExpr {
     LikeExpr::new(pattern_text(word)).escape(LIKE_ESCAPE)
 }
 
 /// The text of a `LIKE` pattern (escaped with [`LIKE_ESCAPE`]) matching text that contains
 /// `word` literally.
-fn pattern_text(word: &str) -> String {
+pub(crate) fn pattern_text(word: &str) -> String {
     let mut pattern = String::with_capacity(word.len() + 4);
     pattern.push('%');
     for c in word.chars() {
@@ -261,38 +353,8 @@ mod tests {
         assert!(search_words(&"x".repeat(201)).is_err());
     }
 
-    fn postgres_sql(word: &str) -> String {
-        sea_orm::sea_query::Query::select()
-            .cond_where(contains_word(word))
-            .to_string(sea_orm::sea_query::PostgresQueryBuilder)
-    }
-
     #[test]
-    fn a_plain_word_is_one_indexed_pattern() {
-        let sql = postgres_sql("camera");
-        assert!(
-            sql.ends_with(r#"WHERE "tickets"."search_text" LIKE '%camera%' ESCAPE '!'"#),
-            "{sql}"
-        );
-    }
-
-    #[test]
-    fn other_words_ask_the_index_for_their_long_runs_and_match_exactly() {
-        let sql = postgres_sql("ex-4821");
-        assert!(
-            sql.contains(r#""tickets"."search_text" LIKE '%4821%' ESCAPE '!'"#),
-            "{sql}"
-        );
-        assert!(
-            sql.contains(r#""tickets"."search_text" COLLATE "C" LIKE '%ex-4821%' ESCAPE '!'"#),
-            "{sql}"
-        );
-        assert!(!sql.contains("'%ex%'"), "{sql}");
-        let short = postgres_sql("a_b");
-        assert!(
-            short.ends_with(r#"COLLATE "C" LIKE '%a!_b%' ESCAPE '!'"#),
-            "{short}"
-        );
+    fn runs_long_enough_for_the_index() {
         assert_eq!(indexed_runs("ana@uni-a.example"), ["ana", "uni", "example"]);
         assert_eq!(indexed_runs("экзамен-2026"), ["экзамен", "2026"]);
     }
@@ -305,12 +367,13 @@ mod tests {
         // Without counts, the longest run decides: `4821` is shorter than `camera`.
         assert_eq!(rarest(&words("ex-4821 camera"), &[]), Some(1));
         assert_eq!(rarest(&words("ex a-b"), &[0, 0]), None);
-        let filter = TicketFilter {
+        let criteria = TicketCriteria {
             q: Some("camera ex-4821".into()),
-            ..TicketFilter::default()
+            ..TicketCriteria::default()
         };
+        #[allow(clippy::disallowed_methods)] // SQL text only, never run
         let sql = sea_orm::sea_query::Query::select()
-            .cond_where(condition(&filter, DbBackend::Postgres, &[80, 0]).unwrap())
+            .cond_where(condition(&criteria, DbBackend::Postgres, &[80, 0]).unwrap())
             .to_string(sea_orm::sea_query::PostgresQueryBuilder);
         assert!(
             sql.contains(r#""tickets"."search_text" LIKE '%4821%'"#),
@@ -325,6 +388,7 @@ mod tests {
 
     #[test]
     fn wildcards_match_themselves() {
+        #[allow(clippy::disallowed_methods)] // SQL text only, never run
         let sql = |word: &str| {
             sea_orm::sea_query::Query::select()
                 .expr(ticket::Column::SearchText.like(like_pattern(word)))
@@ -335,5 +399,43 @@ mod tests {
             "{}",
             sql("50%_off!")
         );
+    }
+
+    #[test]
+    fn json_criteria_are_read_key_by_key() {
+        let object = |v: Value| v.as_object().cloned().unwrap();
+        let (criteria, kept) =
+            TicketCriteria::from_json(&object(serde_json::json!({"status": "open", "q": null})))
+                .unwrap();
+        assert_eq!(criteria.status, Some(TicketStatus::Open));
+        assert_eq!(kept, serde_json::json!({"status": "open"}));
+        for (bad, field) in [
+            (serde_json::json!({"colour": "red"}), "colour"),
+            (serde_json::json!({"status": "bogus"}), "status"),
+            (serde_json::json!({"group_id": 7}), "group_id"),
+        ] {
+            let err = TicketCriteria::from_json(&object(bad)).unwrap_err();
+            let ApiError::Validation { errors, .. } = nested("filter", err) else {
+                panic!("not a validation error");
+            };
+            assert_eq!(errors[0].field, format!("filter.{field}"));
+        }
+    }
+
+    #[test]
+    fn values_are_checked_as_the_ticket_list_uses_them() {
+        let criteria = TicketCriteria {
+            tag: Some(" Exam ".into()),
+            q: Some("Camera camera".into()),
+            ..TicketCriteria::default()
+        };
+        let checked = criteria.check().unwrap();
+        assert_eq!(checked.tag.as_deref(), Some("exam"));
+        assert_eq!(checked.words(), ["camera"]);
+        let comma = TicketCriteria {
+            tag: Some("a,b".into()),
+            ..TicketCriteria::default()
+        };
+        assert!(comma.check().is_err());
     }
 }

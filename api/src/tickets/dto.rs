@@ -96,38 +96,8 @@ pub struct TakeQuery {
     pub force: Option<bool>,
 }
 
-/// Filters of `GET /tickets`.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct TicketFilter {
-    /// Only tickets of this tenant.
-    pub tenant_id: Option<Uuid>,
-    /// Status.
-    pub status: Option<TicketStatus>,
-    /// Priority.
-    pub priority: Option<TicketPriority>,
-    /// Group.
-    pub group_id: Option<Uuid>,
-    /// Assignee.
-    pub assignee_id: Option<Uuid>,
-    /// Requester.
-    pub requester_id: Option<Uuid>,
-    /// Company.
-    pub company_id: Option<Uuid>,
-    /// Source channel.
-    pub source: Option<TicketSource>,
-    /// Having exactly this tag (compared as tags are stored: trimmed, lower-cased).
-    pub tag: Option<String>,
-    /// Created at or after.
-    pub created_after: Option<DateTime<Utc>>,
-    /// Created before.
-    pub created_before: Option<DateTime<Utc>>,
-    /// Updated at or after.
-    pub updated_after: Option<DateTime<Utc>>,
-    /// Words that must all appear in the subject or description, in any order and
-    /// case-insensitively (up to 8 words, 200 characters); `%` and `_` match themselves.
-    pub q: Option<String>,
-}
+/// Filters of `GET /tickets`: the ticket criteria that saved views and bulk jobs read too.
+pub use super::criteria::TicketCriteria as TicketFilter;
 
 /// A ticket.
 #[derive(Debug, Serialize, ToSchema)]

@@ -1,7 +1,8 @@
 //! HTTP endpoints of tickets and their conversation.
+use super::criteria::TicketCriteria;
 use super::dto::{
     ActivityDto, CreateMessage, CreateTicket, EventDto, MergeTickets, MessageDto, TakeQuery,
-    TicketDto, TicketFilter, UpdateTicket,
+    TicketDto, UpdateTicket,
 };
 use super::service;
 use crate::auth::principal::{Authorized, TicketsRead, TicketsWrite};
@@ -68,7 +69,7 @@ async fn create_ticket(
 /// Lists tickets in the caller's scope, newest first, with filters.
 #[utoipa::path(
     tag = "tickets",
-    params(PageQuery, TicketFilter),
+    params(PageQuery, TicketCriteria),
     responses(
         (status = 200, description = "One page", body = Page<TicketDto>),
         (status = 400, description = "Bad cursor, a malformed filter or a query parameter the operation does not declare", body = Problem, content_type = "application/problem+json"),
@@ -82,7 +83,7 @@ async fn list_tickets(
     state: web::Data<AppState>,
     auth: Authorized<TicketsRead>,
     req: HttpRequest,
-    query: ListQuery<TicketFilter>,
+    query: ListQuery<TicketCriteria>,
 ) -> Result<HttpResponse, ApiError> {
     let ListQuery { page, filter } = query;
     let page = page.parse()?;

@@ -251,15 +251,15 @@ pub async fn create(
         true,
     )?;
     // Every check has passed: only now may a new requester be stored.
+    let now = state.clock.now();
     let requester = match (body.requester_id, requester_fields) {
         (Some(id), _) => check_requester(db, own, tenant_id, id).await?,
         (None, Some(fields)) => {
-            crate::contacts::service::find_or_create(db, own, tenant_id, fields).await?
+            crate::contacts::service::find_or_create(db, own, tenant_id, fields, now).await?
         }
         (None, None) => return Err(ApiError::invalid("requester", "missing")),
     };
     let status = body.status.unwrap_or(TicketStatus::Open);
-    let now = state.clock.now();
     let mut ticket = ticket::Model {
         id: Uuid::now_v7(),
         tenant_id,

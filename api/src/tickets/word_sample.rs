@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use entity::ticket;
 use memchr::memmem;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ConnectionTrait, DbBackend, QueryOrder, QuerySelect};
+use sea_orm::{ConnectionTrait, QueryOrder, QuerySelect};
 use std::sync::Arc;
 use std::time::Duration;
 use tenants::{Scope, Scoped};
@@ -59,7 +59,7 @@ impl WordSample {
         scope: &Scope,
         words: &[String],
     ) -> Vec<usize> {
-        if db.get_database_backend() != DbBackend::Postgres || words.len() < 2 {
+        if !crate::backend::of(db).searches_through_index() || words.len() < 2 {
             return vec![0; words.len()];
         }
         let sampled = self

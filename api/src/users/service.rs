@@ -117,7 +117,7 @@ pub async fn insert_user(
     let name = check_name(name)?;
     validate_password("password", &password, &[&email, &name])?;
     let hash = state.hasher.hash(password).await?;
-    let now = Utc::now();
+    let now = state.clock.now();
     let created = user::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant_id),
@@ -248,11 +248,11 @@ pub async fn update(
                 ));
             }
             active.status = Set(if want_active { "active" } else { "deactivated" }.into());
-            active.deactivated_at = Set((!want_active).then(Utc::now));
+            active.deactivated_at = Set((!want_active).then(|| state.clock.now()));
             end = end || !want_active;
         }
     }
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(state.clock.now());
     let updated = active.update(&state.db).await?;
     if end {
         end_sessions(state, updated.id).await?;
@@ -277,7 +277,7 @@ pub async fn issue_reset(
         ));
     }
     let token = random_token();
-    let now = Utc::now();
+    let now = state.clock.now();
     let expires_at = now
         + chrono::Duration::seconds(
             i64::try_from(state.settings.auth.reset_ttl_secs).unwrap_or(86_400),

@@ -41,7 +41,7 @@ async fn create_view(
     auth: Authorized<TicketsRead>,
     body: web::Json<CreateView>,
 ) -> Result<HttpResponse, ApiError> {
-    let created = service::create(&state.db, &auth, body.into_inner()).await?;
+    let created = service::create(&state.db, &auth, body.into_inner(), state.clock.now()).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/views/{}", created.id)))
         .json(ViewDto::from(created)))
@@ -122,7 +122,14 @@ async fn update_view(
     body: web::Json<UpdateView>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(ViewDto::from(
-        service::update(&state.db, &auth, id.into_inner(), body.into_inner()).await?,
+        service::update(
+            &state.db,
+            &auth,
+            id.into_inner(),
+            body.into_inner(),
+            state.clock.now(),
+        )
+        .await?,
     )))
 }
 

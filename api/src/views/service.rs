@@ -2,20 +2,18 @@
 //! through the ticket list's own query, so the two can never disagree.
 use super::dto::{CreateView, UpdateView};
 use crate::auth::principal::Principal;
+use crate::error::ApiError;
 use crate::error::ErrorCode;
-use crate::error::{ApiError, FieldError};
 use crate::http::pagination::PageRequest;
-use crate::tickets::dto::TicketFilter;
-use chrono::Utc;
+use crate::tickets::criteria::{TicketCriteria, nested};
+use chrono::{DateTime, Utc};
 use entity::{ticket, ticket_view};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, NotSet, QueryFilter, QueryOrder,
     QuerySelect, Select, Set, TransactionTrait,
 };
 use serde_json::{Map, Value};
-use tenants::{Role, Scoped};
-use utoipa::IntoParams;
-use utoipa::openapi::path::ParameterIn;
+use tenants::{Role, Scoped, ScopedInsert};
 use uuid::Uuid;
 
 fn check_name(name: &str) -> Result<String, ApiError> {
@@ -44,78 +42,25 @@ fn taken(err: sea_orm::DbErr) -> ApiError {
     }
 }
 
-/// Prefixes the fields of a validation error with `filters.`, so a stored filter's fault names
-/// the filter key the caller sent.
-fn under_filters(err: ApiError) -> ApiError {
-    match err {
-        ApiError::Validation {
-            code,
-            detail,
-            errors,
-        } => ApiError::Validation {
-            code,
-            detail: format!("filters.{detail}"),
-            errors: errors
-                .into_iter()
-                .map(|e| FieldError {
-                    field: format!("filters.{}", e.field),
-                    message: e.message,
-                })
-                .collect(),
-        },
-        other => other,
-    }
-}
-
-/// Reads stored or sent filters into the ticket list's own filter type, key by key so a fault
-/// names its key; unknown keys are refused and `null` values dropped.
-///
-/// # Errors
-/// 422 naming `filters.<key>`.
-pub fn parse_filters(filters: &Map<String, Value>) -> Result<(TicketFilter, Value), ApiError> {
-    let known: Vec<String> = TicketFilter::into_params(|| Some(ParameterIn::Query))
-        .into_iter()
-        .map(|p| p.name)
-        .collect();
-    let mut clean = Map::new();
-    for (key, value) in filters {
-        if value.is_null() {
-            continue;
-        }
-        if !known.contains(key) {
-            return Err(ApiError::invalid(
-                format!("filters.{key}"),
-                "not a filter of the ticket list",
-            ));
-        }
-        let mut single = Map::new();
-        single.insert(key.clone(), value.clone());
-        serde_json::from_value::<TicketFilter>(Value::Object(single))
-            .map_err(|err| ApiError::invalid(format!("filters.{key}"), err.to_string()))?;
-        clean.insert(key.clone(), value.clone());
-    }
-    let clean = Value::Object(clean);
-    let filter = serde_json::from_value::<TicketFilter>(clean.clone())
-        .map_err(|err| ApiError::invalid("filters", err.to_string()))?;
-    Ok((filter, clean))
-}
-
-fn stored_filter(view: &ticket_view::Model) -> Result<TicketFilter, ApiError> {
+/// The criteria a view stores, read as the ticket list reads them.
+fn stored_criteria(view: &ticket_view::Model) -> Result<TicketCriteria, ApiError> {
     let object = view
         .filters
         .as_object()
         .ok_or_else(|| ApiError::invalid("filters", "the stored filters are not an object"))?;
-    Ok(parse_filters(object)?.0)
+    Ok(TicketCriteria::from_json(object)
+        .map_err(|err| nested("filters", err))?
+        .0)
 }
 
-/// Checks filters as the ticket list would: their shape here, then the list's own value checks
-/// (tags, search text) in the one reader of ticket criteria.
-fn check_filters(
-    backend: sea_orm::DbBackend,
-    filters: &Map<String, Value>,
-) -> Result<Value, ApiError> {
-    let (filter, clean) = parse_filters(filters)?;
-    crate::tickets::criteria::condition(&filter, backend, &[]).map_err(under_filters)?;
+/// Checks filters as the ticket list would (the one reader and check of ticket criteria);
+/// answers them as stored, without `null`s.
+///
+/// # Errors
+/// 422 naming `filters.<key>`.
+fn check_filters(filters: &Map<String, Value>) -> Result<Value, ApiError> {
+    let (criteria, clean) = TicketCriteria::from_json(filters).map_err(|e| nested("filters", e))?;
+    criteria.check().map_err(|e| nested("filters", e))?;
     Ok(clean)
 }
 
@@ -151,17 +96,18 @@ pub async fn create(
     db: &(impl ConnectionTrait + TransactionTrait),
     principal: &Principal,
     body: CreateView,
+    now: DateTime<Utc>,
 ) -> Result<ticket_view::Model, ApiError> {
     let me = principal.user_id()?;
     if body.shared {
         sharing_allowed(principal)?;
     }
     let name = check_name(&body.name)?;
-    let filters = check_filters(db.get_database_backend(), &body.filters)?;
-    let now = Utc::now();
+    let filters = check_filters(&body.filters)?;
+    // A view belongs to its owner's own tenant, whatever its filters reach.
     ticket_view::ActiveModel {
         id: Set(Uuid::now_v7()),
-        tenant_id: Set(principal.tenant_id),
+        tenant_id: NotSet,
         owner_id: Set(me),
         name: Set(name),
         filters: Set(filters),
@@ -169,6 +115,7 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     }
+    .owned_by(&principal.scope)?
     .insert(db)
     .await
     .map_err(taken)
@@ -237,6 +184,7 @@ pub async fn update(
     principal: &Principal,
     id: Uuid,
     body: UpdateView,
+    now: DateTime<Utc>,
 ) -> Result<ticket_view::Model, ApiError> {
     let found = editable(db, principal, id).await?;
     let mut active: ticket_view::ActiveModel = found.into();
@@ -244,7 +192,7 @@ pub async fn update(
         active.name = Set(check_name(&name)?);
     }
     if let Some(filters) = body.filters {
-        active.filters = Set(check_filters(db.get_database_backend(), &filters)?);
+        active.filters = Set(check_filters(&filters)?);
     }
     if let Some(shared) = body.shared {
         if shared {
@@ -252,7 +200,7 @@ pub async fn update(
         }
         active.shared = Set(shared);
     }
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(now);
     active.update(db).await.map_err(taken)
 }
 
@@ -285,8 +233,8 @@ pub async fn tickets(
     page: PageRequest,
 ) -> Result<Vec<ticket::Model>, ApiError> {
     let found = get(db, principal, id).await?;
-    let filter = stored_filter(&found)?;
-    crate::tickets::service::list(db, words, &principal.scope, &filter, page)
+    let criteria = stored_criteria(&found)?;
+    crate::tickets::service::list(db, words, &principal.scope, &criteria, page)
         .await
-        .map_err(under_filters)
+        .map_err(|err| nested("filters", err))
 }
