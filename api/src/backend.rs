@@ -53,6 +53,16 @@ pub trait Backend: Send + Sync {
 
     /// The quarter hour since the epoch in which the ticket was created, as decimal text.
     fn quarter_hour_key(&self) -> Bucket;
+    /// The `n`th bind parameter of a hand-written statement (1-based; the same `n` may appear
+    /// more than once).
+    fn parameter(&self, n: usize) -> String;
+    /// What a worker's `SELECT` of candidate rows ends with so that workers on several nodes
+    /// take disjoint rows without waiting on each other.
+    fn skip_locked(&self) -> &'static str;
+    /// Whether an entry of the ticket event log may become visible after one with a higher
+    /// `seq` (transactions commit in another order than they took their `seq`). On SQLite
+    /// writers are serialised, so a gap below a visible entry is a rolled-back transaction.
+    fn log_gaps_may_fill(&self) -> bool;
 }
 
 /// PostgreSQL.
@@ -89,6 +99,18 @@ pub fn for_url(url: &str) -> &'static dyn Backend {
 impl Backend for Postgres {
     fn connection_setup(&self) -> Option<&'static str> {
         None
+    }
+
+    fn parameter(&self, n: usize) -> String {
+        format!("${n}")
+    }
+
+    fn skip_locked(&self) -> &'static str {
+        " FOR UPDATE SKIP LOCKED"
+    }
+
+    fn log_gaps_may_fill(&self) -> bool {
+        true
     }
 
     /// The array is asked whether it contains the tag (a GIN index on `tags::jsonb` answers it).
@@ -141,6 +163,19 @@ impl Backend for Postgres {
 }
 
 impl Backend for Sqlite {
+    fn parameter(&self, n: usize) -> String {
+        format!("?{n}")
+    }
+
+    /// Writers are serialised: the conditional UPDATE alone decides who takes a row.
+    fn skip_locked(&self) -> &'static str {
+        ""
+    }
+
+    fn log_gaps_may_fill(&self) -> bool {
+        false
+    }
+
     /// Concurrent readers beside one writer, foreign keys enforced, and a writer that waits for
     /// a lock instead of failing at once.
     fn connection_setup(&self) -> Option<&'static str> {

@@ -100,8 +100,8 @@ impl LogReader {
             .limit(limit)
             .all(db)
             .await?;
-        let postgres = db.get_database_backend() == DatabaseBackend::Postgres;
-        if postgres && let Some(gap) = self.gap {
+        let gaps_may_fill = crate::backend::of(db).log_gaps_may_fill();
+        if gaps_may_fill && let Some(gap) = self.gap {
             if snapshot_bound(db, "pg_snapshot_xmin").await? >= gap.horizon {
                 self.gap = None;
                 // Every holder of a seq below `gap.below` has ended: read on past them.
@@ -116,7 +116,7 @@ impl LogReader {
             }
             return Ok(self.contiguous_until_gap(rows));
         }
-        if postgres {
+        if gaps_may_fill {
             self.contiguous(db, rows).await
         } else {
             // Gaps on SQLite are rolled-back transactions: nothing will fill them.

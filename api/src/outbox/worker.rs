@@ -15,8 +15,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use entity::outbox;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, DatabaseBackend, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    Statement,
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Statement,
 };
 use std::time::{Duration, Instant};
 use tenants::{Scope, Scoped, Why};
@@ -118,24 +117,22 @@ async fn claim(
     lease: Lease,
     batch: u64,
 ) -> Result<Vec<outbox::Model>, sea_orm::DbErr> {
-    let backend = db.get_database_backend();
-    let (p, skip_locked) = match backend {
-        DatabaseBackend::Postgres => (["$1", "$2", "$3", "$4"], " FOR UPDATE SKIP LOCKED"),
-        _ => (["?", "?", "?", "?"], ""),
-    };
+    let backend = crate::backend::of(db);
+    let p = |n| backend.parameter(n);
     let due = format!(
         "status IN ('queued', 'sending') AND next_attempt_at <= {now} \
          AND (lease_until IS NULL OR lease_until < {now})",
-        now = p[2]
+        now = p(3)
     );
     let sql = format!(
         "UPDATE outbox SET status = 'sending', lease_until = {until}, lease_token = {token}, \
          attempts = attempts + 1 \
-         WHERE id IN (SELECT id FROM outbox WHERE {due} ORDER BY next_attempt_at LIMIT {limit}{skip_locked}) \
+         WHERE id IN (SELECT id FROM outbox WHERE {due} ORDER BY next_attempt_at LIMIT {limit}{skip}) \
          AND {due} RETURNING *",
-        until = p[0],
-        token = p[1],
-        limit = p[3],
+        until = p(1),
+        token = p(2),
+        limit = p(4),
+        skip = backend.skip_locked(),
     );
     let limit = i64::try_from(batch).unwrap_or(50);
     let values: Vec<sea_orm::Value> = vec![
@@ -144,21 +141,12 @@ async fn claim(
         now.into(),
         limit.into(),
     ];
-    // SQLite numbers its `?` by position: the due condition's `now` appears twice more.
-    let values = match backend {
-        DatabaseBackend::Postgres => values,
-        _ => vec![
-            lease.until.into(),
-            lease.token.into(),
-            now.into(),
-            now.into(),
-            limit.into(),
-            now.into(),
-            now.into(),
-        ],
-    };
     outbox::Entity::find()
-        .from_raw_sql(Statement::from_sql_and_values(backend, sql, values))
+        .from_raw_sql(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            values,
+        ))
         .all(db)
         .await
 }
