@@ -16,7 +16,7 @@ use crate::state::AppState;
 use crate::tickets::change::{self, Actor, Post};
 use crate::tickets::domain::MessageKind;
 use crate::tickets::dto::UpdateTicket;
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use entity::{contact, job, job_item, ticket, ticket_message};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -78,15 +78,6 @@ async fn run(state: AppState) {
     }
 }
 
-/// A lease ending `secs` after `now`, to the millisecond so it compares equal after a round
-/// trip through either database.
-fn lease_from(now: DateTime<Utc>, secs: u64) -> DateTime<Utc> {
-    let until = now + TimeDelta::seconds(i64::try_from(secs).unwrap_or(30));
-    until
-        .duration_trunc(TimeDelta::milliseconds(1))
-        .unwrap_or(until)
-}
-
 fn claimable(now: DateTime<Utc>) -> Condition {
     Condition::all().add(job::Column::Status.is_in(ACTIVE)).add(
         Condition::any()
@@ -109,7 +100,7 @@ async fn claim(
         .all(db)
         .await?;
     for found in candidates {
-        let lease = lease_from(now, lease_secs);
+        let lease = crate::work::lease_until(now, lease_secs);
         let mut update = job::Entity::update_many()
             .col_expr(job::Column::Status, Expr::value("running"))
             .col_expr(job::Column::LeaseUntil, Expr::value(lease))
@@ -134,7 +125,7 @@ async fn renew(
     lease: DateTime<Utc>,
     secs: u64,
 ) -> Result<Option<DateTime<Utc>>, ApiError> {
-    let next = lease_from(now, secs);
+    let next = crate::work::lease_until(now, secs);
     let renewed = job::Entity::update_many()
         .col_expr(job::Column::LeaseUntil, Expr::value(next))
         .filter(job::Column::Id.eq(id))
