@@ -1,10 +1,12 @@
 //! Each node follows the ticket event log and hands every new entry to the subscribers of its
 //! event streams, whichever node wrote it. The log is in the database, so a change committed
 //! while Redis is away still reaches every stream, and nothing depends on a publish after the
-//! commit succeeding.
+//! commit succeeding. How far it is behind the log's head is `/metrics`'
+//! `helpdesk_event_consumer_lag_entries{consumer="event_relay"}`, measured every second.
 use super::bus::TicketEvent;
 use super::log::{self, LogReader};
 use crate::state::AppState;
+use crate::work::WorkerKind;
 use entity::ticket_event;
 use std::time::Duration;
 
@@ -26,7 +28,16 @@ pub fn spawn(state: AppState) {
                 }
             }
         };
+        let mut measured = std::time::Instant::now();
         loop {
+            if measured.elapsed() >= Duration::from_secs(1) {
+                measured = std::time::Instant::now();
+                if let Ok(head) = log::head(&state.db).await {
+                    state
+                        .work
+                        .set_lag(WorkerKind::EventRelay, head - reader.position());
+                }
+            }
             match reader.next(&state.db, BATCH).await {
                 Ok(entries) => {
                     let full = entries.len() as u64 == BATCH;
