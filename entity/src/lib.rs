@@ -8,7 +8,6 @@ pub mod attachment;
 pub mod business_calendar;
 pub mod company;
 pub mod contact;
-pub mod event_consumer;
 pub mod group;
 pub mod group_member;
 pub mod job;

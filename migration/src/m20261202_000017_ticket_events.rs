@@ -1,4 +1,4 @@
-//! The ticket event log and the positions of its consumers.
+//! The ticket event log, and the intake group of a tenant.
 //!
 //! Every change of a ticket appends one or more rows to `ticket_events` in the transaction of
 //! the change; rows are never updated. `seq` is the reading order: on SQLite writers are
@@ -6,8 +6,6 @@
 //! row with a higher `seq` (its transaction committed later), which readers handle by waiting
 //! for every transaction older than a gap to end (see `api/src/events/log.rs`). `id` is a UUIDv7,
 //! the event's identity for idempotent consumers and for `Last-Event-ID`.
-//!
-//! `event_consumers` keeps each durable consumer's position (the last `seq` it handled).
 //!
 //! `tenants.intake_group_id` is the group that receives the tickets other tenants hand to a
 //! tenant (escalation, routing), so they go through that group's automatic assignment.
@@ -30,14 +28,6 @@ enum TicketEvents {
     Version,
     Data,
     CreatedAt,
-}
-
-#[derive(DeriveIden, Clone, Copy)]
-enum EventConsumers {
-    Table,
-    Name,
-    Position,
-    UpdatedAt,
 }
 
 #[derive(DeriveIden, Clone, Copy)]
@@ -101,17 +91,6 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_table(
-                Table::create()
-                    .table(EventConsumers::Table)
-                    .if_not_exists()
-                    .col(string_len(EventConsumers::Name, 64).primary_key())
-                    .col(big_integer(EventConsumers::Position))
-                    .col(timestamp_with_time_zone(EventConsumers::UpdatedAt))
-                    .to_owned(),
-            )
-            .await?;
-        manager
             .alter_table(
                 Table::alter()
                     .table(Tenants::Table)
@@ -129,9 +108,6 @@ impl MigrationTrait for Migration {
                     .drop_column(Tenants::IntakeGroupId)
                     .to_owned(),
             )
-            .await?;
-        manager
-            .drop_table(Table::drop().table(EventConsumers::Table).to_owned())
             .await?;
         manager
             .drop_table(Table::drop().table(TicketEvents::Table).to_owned())
