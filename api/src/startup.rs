@@ -1,6 +1,7 @@
 //! Building the state and the server: database, migrations, cache, keys, routes, middleware.
 use crate::auth::jwt::KeyRing;
 use crate::auth::password::PasswordHasher;
+use crate::auth::revocation::Revocations;
 use crate::cache::Cache;
 use crate::cache::per_tenant::PerTenant;
 use crate::config::Settings;
@@ -54,11 +55,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
 /// Fails when the database cannot be reached.
 pub async fn connect_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(settings.database_url.clone());
+    // Short on purpose: with the database down a request answers 503 within this, instead of
+    // waiting out a long pool timeout and answering 500.
+    let deadline = settings.dependencies.database_acquire_timeout();
     options
         .max_connections(settings.database_max_connections)
         .min_connections(1)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10))
+        .connect_timeout(deadline)
+        .acquire_timeout(deadline)
         .sqlx_logging(false);
     let db = Database::connect(options)
         .await
@@ -82,13 +86,12 @@ pub async fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
     migration::Migrator::up(&db, None)
         .await
         .context("applying migrations")?;
-    let cache = Cache::connect(settings.redis_url.as_deref(), &settings.redis_prefix).await?;
-    crate::auth::revocation::restore(
-        &db,
-        &cache,
-        Duration::from_secs(settings.auth.access_ttl_secs),
-    )
-    .await?;
+    let redis_deadline = settings.dependencies.redis_timeout();
+    let cache = Cache::connect(
+        settings.redis_url.as_deref(),
+        &settings.redis_prefix,
+        redis_deadline,
+    )?;
     let kek = crate::auth::key_encryption::KeyEncryptionKey::resolve(&settings)?;
     let clock = crate::clock::Clock::system();
     let keys = Arc::new(
@@ -117,11 +120,28 @@ pub async fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
             crate::events::bus::EventBus::over_redis(
                 url,
                 format!("{}events", settings.redis_prefix),
+                redis_deadline,
             )
             .await?
         }
         None => crate::events::bus::EventBus::in_process(),
     };
+    let revocations = Arc::new(Revocations::new(
+        clock.clone(),
+        events.clone(),
+        Duration::from_secs(settings.auth.access_ttl_secs),
+        // Several nodes share the deny-list through the bus and the database; a single node
+        // makes every revocation itself.
+        settings
+            .redis_url
+            .as_ref()
+            .map(|_| Duration::from_secs(settings.auth.revocation_max_age_secs)),
+    ));
+    revocations.sync(&db).await?;
+    revocations.follow(
+        db.clone(),
+        Duration::from_secs(settings.auth.revocation_sync_secs.max(1)),
+    );
     let storage = Arc::new(crate::attachments::storage::LocalStorage::new(
         settings.attachments.resolved_dir(&settings.database_url),
     ));
@@ -139,6 +159,7 @@ pub async fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
         ticket_writer: Arc::new(crate::tickets::writer::TicketWriter::start(&settings, 4)?),
         db,
         cache,
+        revocations,
         keys,
         hasher: Arc::new(hasher),
         settings: Arc::new(settings),

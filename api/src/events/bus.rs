@@ -1,11 +1,12 @@
 //! The event bus: publish once, every node's subscribers in scope receive it.
+use crate::auth::revocation::Revocation;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tenants::TenantKind;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -74,19 +75,40 @@ fn default_kind() -> TenantKind {
 /// announced by the node that changed them, so every node forgets its copy.
 pub type Stale = Option<Uuid>;
 
-/// Publishes and fans out ticket events, and announcements that cached settings went stale.
+/// What travels on the `{channel}:stale` topic: stale settings (as older nodes send them too)
+/// and revocations for every node's deny-list.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Notice {
+    Revoked(Revocation),
+    Stale(Stale),
+}
+
+/// Messages waiting to be published before new ones are dropped: with Redis down nothing
+/// waits for the bus, and what is dropped is either in the database (revocations, re-read by
+/// every node) or a real-time nicety.
+const OUTBOX: usize = 4096;
+
+/// Publishes and fans out ticket events, announcements that cached settings went stale, and
+/// revocations. Publishing never waits for Redis: a message is handed to a background task
+/// that publishes it within a deadline, or dropped when Redis is away.
 #[derive(Clone)]
 pub struct EventBus {
     local: broadcast::Sender<TicketEvent>,
     stale: broadcast::Sender<Stale>,
+    revoked: broadcast::Sender<Revocation>,
     redis: Option<Redis>,
 }
 
 #[derive(Clone)]
 struct Redis {
-    publisher: ConnectionManager,
-    events: String,
-    stale: String,
+    outgoing: mpsc::Sender<(Topic, Vec<u8>)>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Topic {
+    Events,
+    Stale,
 }
 
 impl EventBus {
@@ -95,49 +117,57 @@ impl EventBus {
         Self {
             local: broadcast::channel(BACKLOG).0,
             stale: broadcast::channel(BACKLOG).0,
+            revoked: broadcast::channel(BACKLOG).0,
             redis: None,
         }
     }
 
     /// A bus over Redis pub/sub on the channels `{channel}` (ticket events) and
-    /// `{channel}:stale` (stale settings): a background task relays every message to this node,
-    /// reconnecting when Redis goes away; after a reconnection it announces that everything is
-    /// stale, because announcements may have been missed while it was away.
+    /// `{channel}:stale` (stale settings and revocations): a background task relays every
+    /// message to this node, reconnecting when Redis goes away; after a reconnection it
+    /// announces that everything is stale, because messages may have been missed while it was
+    /// away. Redis may be down at start: the node starts, and the bus joins once Redis is back.
+    /// `deadline` bounds each call to Redis.
     ///
     /// # Errors
-    /// Fails when the Redis URL is malformed or Redis cannot be reached.
-    pub async fn over_redis(url: &str, channel: String) -> anyhow::Result<Self> {
+    /// Fails when the Redis URL is malformed.
+    pub async fn over_redis(
+        url: &str,
+        channel: String,
+        deadline: Duration,
+    ) -> anyhow::Result<Self> {
         let client = redis::Client::open(url)?;
-        let publisher = client.get_connection_manager().await?;
+        let publisher = crate::cache::redis_connection(url, deadline)?;
         let topics = [channel.clone(), format!("{channel}:stale")];
-        // Subscribed before start-up finishes, so no message published afterwards is missed.
-        let mut first = client.get_async_pubsub().await?;
-        first.subscribe(&topics).await?;
-        let local = broadcast::channel(BACKLOG).0;
-        let stale = broadcast::channel(BACKLOG).0;
-        let (relay, relay_stale) = (local.clone(), stale.clone());
-        let stale_topic = topics[1].clone();
-        let redis = Redis {
-            publisher,
-            events: topics[0].clone(),
-            stale: topics[1].clone(),
+        // Subscribed before start-up finishes when Redis is there, so no message published
+        // afterwards is missed.
+        let first = subscribe(&client, &topics, deadline).await;
+        if let Err(err) = &first {
+            tracing::warn!(error = %err, "event bus cannot reach Redis; starting without it");
+        }
+        let bus = Self {
+            local: broadcast::channel(BACKLOG).0,
+            stale: broadcast::channel(BACKLOG).0,
+            revoked: broadcast::channel(BACKLOG).0,
+            redis: None,
         };
+        let relay = bus.clone();
+        let subscribed_topics = topics.clone();
         tokio::spawn(async move {
-            let mut subscribed = Some(first);
+            let topics = subscribed_topics;
+            let mut subscribed = first.ok();
             loop {
                 let pubsub = match subscribed.take() {
                     Some(pubsub) => Some(pubsub),
-                    None => match client.get_async_pubsub().await {
-                        Ok(mut pubsub) => match pubsub.subscribe(&topics).await {
-                            Ok(()) => {
-                                // No receivers on this node is fine.
-                                let _ = relay_stale.send(None);
-                                Some(pubsub)
-                            }
-                            Err(_) => None,
-                        },
+                    None => match subscribe(&client, &topics, deadline).await {
+                        Ok(pubsub) => {
+                            tracing::info!("event bus reconnected to Redis");
+                            // No receivers on this node is fine.
+                            let _ = relay.stale.send(None);
+                            Some(pubsub)
+                        }
                         Err(err) => {
-                            tracing::warn!(error = ?err, "event bus cannot reach Redis");
+                            tracing::debug!(error = %err, "event bus cannot reach Redis");
                             None
                         }
                     },
@@ -145,31 +175,47 @@ impl EventBus {
                 if let Some(pubsub) = pubsub {
                     let mut messages = pubsub.into_on_message();
                     while let Some(message) = messages.next().await {
-                        let payload = message.get_payload_bytes();
-                        if message.get_channel_name() == stale_topic {
-                            if let Ok(tenant) = serde_json::from_slice::<Stale>(payload) {
-                                let _ = relay_stale.send(tenant);
-                            }
-                        } else if let Ok(event) = serde_json::from_slice::<TicketEvent>(payload) {
-                            let _ = relay.send(event);
-                        }
+                        relay.relay(
+                            message.get_channel_name() == topics[1],
+                            message.get_payload_bytes(),
+                        );
                     }
+                    tracing::warn!("event bus lost its Redis connection");
                 }
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                tokio::time::sleep(RECONNECT).await;
             }
         });
+        let (outgoing, queue) = mpsc::channel(OUTBOX);
+        tokio::spawn(publish_all(publisher, queue, topics, deadline));
         Ok(Self {
-            local,
-            stale,
-            redis: Some(redis),
+            redis: Some(Redis { outgoing }),
+            ..bus
         })
     }
 
-    /// Publishes an event; a failure to publish is logged, never returned: the change it
-    /// describes has already been committed.
+    /// Hands a message that reached this node from Redis to its local subscribers.
+    fn relay(&self, on_stale_topic: bool, payload: &[u8]) {
+        // No receivers on this node is fine.
+        if on_stale_topic {
+            match serde_json::from_slice::<Notice>(payload) {
+                Ok(Notice::Revoked(revocation)) => {
+                    let _ = self.revoked.send(revocation);
+                }
+                Ok(Notice::Stale(tenant)) => {
+                    let _ = self.stale.send(tenant);
+                }
+                Err(_) => {}
+            }
+        } else if let Ok(event) = serde_json::from_slice::<TicketEvent>(payload) {
+            let _ = self.local.send(event);
+        }
+    }
+
+    /// Publishes an event without waiting for Redis; a failure to publish is logged, never
+    /// returned: the change it describes has already been committed.
     pub async fn publish(&self, event: TicketEvent) {
         match &self.redis {
-            Some(redis) => redis.publish(&redis.events, &event).await,
+            Some(redis) => redis.send(Topic::Events, &event),
             None => {
                 let _ = self.local.send(event);
             }
@@ -185,7 +231,7 @@ impl EventBus {
     /// forgets its own copy first: the announcement reaches other nodes a moment later.
     pub async fn announce_stale(&self, tenant: Stale) {
         match &self.redis {
-            Some(redis) => redis.publish(&redis.stale, &tenant).await,
+            Some(redis) => redis.send(Topic::Stale, &tenant),
             None => {
                 let _ = self.stale.send(tenant);
             }
@@ -196,21 +242,97 @@ impl EventBus {
     pub fn subscribe_stale(&self) -> broadcast::Receiver<Stale> {
         self.stale.subscribe()
     }
+
+    /// Announces a revocation to every node (this one included), without waiting for Redis.
+    pub fn announce_revocation(&self, revocation: Revocation) {
+        match &self.redis {
+            Some(redis) => redis.send(Topic::Stale, &revocation),
+            None => {
+                let _ = self.revoked.send(revocation);
+            }
+        }
+    }
+
+    /// A new subscription to the revocations reaching this node.
+    pub fn subscribe_revocations(&self) -> broadcast::Receiver<Revocation> {
+        self.revoked.subscribe()
+    }
+}
+
+/// How long the relay waits before subscribing again after losing Redis.
+const RECONNECT: Duration = Duration::from_millis(200);
+
+async fn subscribe(
+    client: &redis::Client,
+    topics: &[String; 2],
+    deadline: Duration,
+) -> anyhow::Result<redis::aio::PubSub> {
+    let subscribed = tokio::time::timeout(deadline, async {
+        let mut pubsub = client.get_async_pubsub().await?;
+        pubsub.subscribe(topics).await?;
+        Ok::<_, redis::RedisError>(pubsub)
+    })
+    .await;
+    match subscribed {
+        Ok(Ok(pubsub)) => Ok(pubsub),
+        Ok(Err(err)) => Err(err.into()),
+        Err(_) => Err(anyhow::anyhow!(
+            "no answer within {} ms",
+            deadline.as_millis()
+        )),
+    }
+}
+
+/// Publishes the queued messages one by one, each within `deadline`; an outage is logged once.
+async fn publish_all(
+    publisher: ConnectionManager,
+    mut queue: mpsc::Receiver<(Topic, Vec<u8>)>,
+    topics: [String; 2],
+    deadline: Duration,
+) {
+    let mut failing = false;
+    while let Some((topic, payload)) = queue.recv().await {
+        let channel = match topic {
+            Topic::Events => &topics[0],
+            Topic::Stale => &topics[1],
+        };
+        let mut conn = publisher.clone();
+        let sent = tokio::time::timeout(
+            deadline,
+            redis::cmd("PUBLISH")
+                .arg(channel)
+                .arg(payload)
+                .query_async::<i64>(&mut conn),
+        )
+        .await;
+        match sent {
+            Ok(Ok(_)) if failing => {
+                tracing::info!("publishing on the event bus again");
+                failing = false;
+            }
+            Ok(Err(err)) if !failing => {
+                tracing::warn!(error = %err, "could not publish on the event bus; dropping messages until Redis is back");
+                failing = true;
+            }
+            Err(_) if !failing => {
+                tracing::warn!(
+                    "publishing on the event bus timed out; dropping messages until Redis is back"
+                );
+                failing = true;
+            }
+            _ => {}
+        }
+    }
 }
 
 impl Redis {
-    async fn publish(&self, channel: &str, message: &impl Serialize) {
+    /// Queues a message for publication; drops it when the queue is full.
+    fn send(&self, topic: Topic, message: &impl Serialize) {
         let Ok(payload) = serde_json::to_vec(message) else {
             return;
         };
-        let mut conn = self.publisher.clone();
-        let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-            .arg(channel)
-            .arg(payload)
-            .query_async(&mut conn)
-            .await;
-        if let Err(err) = sent {
-            tracing::warn!(error = ?err, channel, "could not publish on the event bus");
+        if self.outgoing.try_send((topic, payload)).is_err() {
+            tracing::debug!(?topic, "event bus queue full; message dropped");
         }
     }
 }
