@@ -24,6 +24,7 @@ mod nodes;
 mod openapi_doc;
 mod passwords;
 mod reports;
+mod resilience;
 mod take;
 mod tenants;
 mod tickets;
