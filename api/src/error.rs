@@ -228,7 +228,7 @@ pub enum ApiError {
     Unavailable(String),
     /// 503: a dependency this request needs (the database, Redis) did not answer within its
     /// deadline; trying again after `Retry-After` seconds makes sense.
-    #[error("the {dependency} is unavailable; try again in {retry_after} s")]
+    #[error("a dependency is down ({dependency}); try again in {retry_after} s")]
     DependencyUnavailable {
         /// What is down, as `/ready` names it: `database` or `redis`.
         dependency: &'static str,
@@ -246,7 +246,7 @@ pub const DEPENDENCY_RETRY_AFTER_SECS: u64 = 2;
 /// A dependency call that failed or missed its deadline because the dependency is down (as
 /// opposed to refusing the request): carried in an `anyhow` chain, it turns into a 503.
 #[derive(Debug, thiserror::Error)]
-#[error("the {0} is unavailable")]
+#[error("{0} is unavailable")]
 pub struct DependencyDown(pub &'static str);
 
 /// Whether a database error means the database could not be reached (no connection, a pool
@@ -533,5 +533,31 @@ mod tests {
         let problem = ApiError::forbidden(ErrorCode::InsufficientScope, "no").problem();
         assert_eq!(problem.kind, "/problems/insufficient_scope");
         assert_eq!(problem.code, "insufficient_scope");
+    }
+
+    #[test]
+    fn an_unreachable_dependency_is_a_503_with_retry_after_and_a_refused_query_is_not() {
+        let timed_out = ApiError::from(sea_orm::DbErr::ConnectionAcquire(
+            sea_orm::error::ConnAcquireErr::Timeout,
+        ));
+        assert_eq!(timed_out.code(), ErrorCode::DependencyUnavailable);
+        let response = timed_out.error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.headers().contains_key(header::RETRY_AFTER));
+        let wrapped = anyhow::Error::new(sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal(
+            "refused".into(),
+        )))
+        .context("reading tenant facts");
+        assert_eq!(
+            ApiError::from(wrapped).code(),
+            ErrorCode::DependencyUnavailable
+        );
+        let redis = ApiError::from(anyhow::Error::new(DependencyDown("redis")));
+        assert_eq!(
+            redis.to_string(),
+            "a dependency is down (redis); try again in 2 s"
+        );
+        let refused = ApiError::from(sea_orm::DbErr::Custom("bad query".into()));
+        assert_eq!(refused.code(), ErrorCode::InternalError);
     }
 }

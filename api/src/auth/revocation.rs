@@ -431,3 +431,120 @@ async fn ended_sessions_since(
     }
     Ok(sessions)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims_at(at: DateTime<Utc>) -> Claims {
+        Claims {
+            sub: Uuid::now_v7(),
+            tid: Uuid::now_v7(),
+            sid: Uuid::now_v7(),
+            role: "agent".into(),
+            scopes: Vec::new(),
+            jti: token_id(at),
+            iat: at.timestamp(),
+            nbf: at.timestamp(),
+            exp: at.timestamp() + 900,
+            iss: super::super::jwt::ISSUER.into(),
+            email: "agent@partner.example".into(),
+            name: "Agent".into(),
+        }
+    }
+
+    fn list(max_age: Option<Duration>) -> (Revocations, Clock) {
+        let clock = Clock::system();
+        let list = Revocations::new(
+            clock.clone(),
+            EventBus::in_process(),
+            Duration::from_secs(900),
+            max_age,
+        );
+        (list, clock)
+    }
+
+    #[test]
+    fn markers_refuse_tokens_issued_before_them_only() {
+        let (list, clock) = list(None);
+        let before = claims_at(clock.now() - chrono::Duration::seconds(5));
+        let mut after = claims_at(clock.now() + chrono::Duration::seconds(5));
+        after.sub = before.sub;
+        after.tid = before.tid;
+        list.revoke_user(before.sub);
+        assert_eq!(
+            list.check(&before).unwrap_err().code(),
+            ErrorCode::TokenRevoked
+        );
+        assert!(list.check(&after).is_ok());
+        list.revoke_tenants(&[before.tid]);
+        let mut other_user = claims_at(clock.now() - chrono::Duration::seconds(5));
+        other_user.tid = before.tid;
+        assert_eq!(
+            list.check(&other_user).unwrap_err().code(),
+            ErrorCode::TenantSuspended
+        );
+        assert!(list.check(&after).is_ok());
+    }
+
+    #[test]
+    fn a_denied_token_or_ended_session_is_refused_and_applying_twice_changes_nothing() {
+        let (list, clock) = list(None);
+        let claims = claims_at(clock.now());
+        list.deny_token(&claims);
+        list.apply(&Revocation::Token {
+            id: claims.jti,
+            until: 0,
+        });
+        assert_eq!(
+            list.check(&claims).unwrap_err().code(),
+            ErrorCode::TokenRevoked
+        );
+        let mut same_session = claims_at(clock.now() + chrono::Duration::seconds(1));
+        same_session.sid = claims.sid;
+        assert!(list.check(&same_session).is_ok());
+        list.end_session(claims.sid);
+        assert_eq!(
+            list.check(&same_session).unwrap_err().code(),
+            ErrorCode::TokenRevoked
+        );
+    }
+
+    #[test]
+    fn a_shared_copy_never_completed_fails_closed_and_a_single_nodes_never_does() {
+        let (shared, clock) = list(Some(Duration::from_secs(30)));
+        let claims = claims_at(clock.now());
+        assert!(shared.is_stale());
+        assert_eq!(
+            shared.check(&claims).unwrap_err().code(),
+            ErrorCode::DependencyUnavailable
+        );
+        shared.synced_at.store(1, Ordering::Release);
+        assert!(!shared.is_stale());
+        assert!(shared.check(&claims).is_ok());
+        let (single, _) = list(None);
+        assert!(!single.is_stale());
+        assert!(single.check(&claims).is_ok());
+    }
+
+    #[test]
+    fn a_token_id_carries_its_issue_time_to_the_millisecond() {
+        let at = DateTime::from_timestamp_millis(1_764_000_000_123).unwrap();
+        assert_eq!(issued_millis(&claims_at(at)), 1_764_000_000_123);
+    }
+
+    #[test]
+    fn revocations_travel_as_tagged_json() {
+        let revocation = Revocation::Users {
+            ids: vec![Uuid::nil()],
+            at: 1,
+            until: 2,
+        };
+        let json = serde_json::to_value(&revocation).unwrap();
+        assert_eq!(json["revoked"], "users");
+        assert_eq!(
+            serde_json::from_value::<Revocation>(json).unwrap(),
+            revocation
+        );
+    }
+}

@@ -357,3 +357,29 @@ impl TicketEvent {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stale_topic_carries_both_stale_settings_and_revocations() {
+        let bus = EventBus::in_process();
+        let mut stale = bus.subscribe_stale();
+        let mut revoked = bus.subscribe_revocations();
+        let tenant = Uuid::now_v7();
+        bus.relay(true, b"null");
+        bus.relay(true, format!("\"{tenant}\"").as_bytes());
+        let revocation = Revocation::Session {
+            id: tenant,
+            until: 1,
+        };
+        bus.relay(true, &serde_json::to_vec(&revocation).unwrap());
+        bus.relay(true, b"{\"unknown\": true}");
+        assert_eq!(stale.try_recv().unwrap(), None);
+        assert_eq!(stale.try_recv().unwrap(), Some(tenant));
+        assert!(stale.try_recv().is_err());
+        assert_eq!(revoked.try_recv().unwrap(), revocation);
+        assert!(revoked.try_recv().is_err());
+    }
+}
