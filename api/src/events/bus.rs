@@ -4,9 +4,11 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tenants::TenantKind;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -90,8 +92,9 @@ enum Notice {
 const OUTBOX: usize = 4096;
 
 /// Publishes and fans out ticket events, announcements that cached settings went stale, and
-/// revocations. Publishing never waits for Redis: a message is handed to a background task
-/// that publishes it within a deadline, or dropped when Redis is away.
+/// revocations. Publishing never depends on Redis: a message is handed to a background task
+/// that publishes it within a deadline, or drops it when Redis is away; a request waits at
+/// most [`PUBLISH_WAIT`] for a healthy Redis to take it, and not at all for a failing one.
 #[derive(Clone)]
 pub struct EventBus {
     local: broadcast::Sender<TicketEvent>,
@@ -102,8 +105,22 @@ pub struct EventBus {
 
 #[derive(Clone)]
 struct Redis {
-    outgoing: mpsc::Sender<(Topic, Vec<u8>)>,
+    outgoing: mpsc::Sender<Outgoing>,
+    /// Whether the last publication failed: then nobody waits for the next ones.
+    failing: Arc<AtomicBool>,
 }
+
+/// A message waiting to be published, and who wants to know when it was.
+struct Outgoing {
+    topic: Topic,
+    payload: Vec<u8>,
+    published: Option<oneshot::Sender<()>>,
+}
+
+/// How long a request waits for its message to be handed to a healthy Redis, so that what it
+/// announces is on its way to every node when it answers (as when publishing was a step of the
+/// request); a slower or failing Redis is not waited for.
+const PUBLISH_WAIT: Duration = Duration::from_millis(100);
 
 #[derive(Clone, Copy, Debug)]
 enum Topic {
@@ -186,9 +203,16 @@ impl EventBus {
             }
         });
         let (outgoing, queue) = mpsc::channel(OUTBOX);
-        tokio::spawn(publish_all(publisher, queue, topics, deadline));
+        let failing = Arc::new(AtomicBool::new(false));
+        tokio::spawn(publish_all(
+            publisher,
+            queue,
+            topics,
+            deadline,
+            Arc::clone(&failing),
+        ));
         Ok(Self {
-            redis: Some(Redis { outgoing }),
+            redis: Some(Redis { outgoing, failing }),
             ..bus
         })
     }
@@ -211,11 +235,12 @@ impl EventBus {
         }
     }
 
-    /// Publishes an event without waiting for Redis; a failure to publish is logged, never
-    /// returned: the change it describes has already been committed.
+    /// Publishes an event, waiting at most [`PUBLISH_WAIT`] (and only while Redis is healthy);
+    /// a failure to publish is logged, never returned: the change it describes has already been
+    /// committed.
     pub async fn publish(&self, event: TicketEvent) {
         match &self.redis {
-            Some(redis) => redis.send(Topic::Events, &event),
+            Some(redis) => redis.send_and_wait(Topic::Events, &event).await,
             None => {
                 let _ = self.local.send(event);
             }
@@ -231,7 +256,7 @@ impl EventBus {
     /// forgets its own copy first: the announcement reaches other nodes a moment later.
     pub async fn announce_stale(&self, tenant: Stale) {
         match &self.redis {
-            Some(redis) => redis.send(Topic::Stale, &tenant),
+            Some(redis) => redis.send_and_wait(Topic::Stale, &tenant).await,
             None => {
                 let _ = self.stale.send(tenant);
             }
@@ -246,7 +271,9 @@ impl EventBus {
     /// Announces a revocation to every node (this one included), without waiting for Redis.
     pub fn announce_revocation(&self, revocation: Revocation) {
         match &self.redis {
-            Some(redis) => redis.send(Topic::Stale, &revocation),
+            Some(redis) => {
+                redis.send(Topic::Stale, &revocation, None);
+            }
             None => {
                 let _ = self.revoked.send(revocation);
             }
@@ -283,16 +310,17 @@ async fn subscribe(
     }
 }
 
-/// Publishes the queued messages one by one, each within `deadline`; an outage is logged once.
+/// Publishes the queued messages one by one, each within `deadline`; an outage is logged once
+/// and marked in `failing`, so that requests stop waiting for their messages meanwhile.
 async fn publish_all(
     publisher: ConnectionManager,
-    mut queue: mpsc::Receiver<(Topic, Vec<u8>)>,
+    mut queue: mpsc::Receiver<Outgoing>,
     topics: [String; 2],
     deadline: Duration,
+    failing: Arc<AtomicBool>,
 ) {
-    let mut failing = false;
-    while let Some((topic, payload)) = queue.recv().await {
-        let channel = match topic {
+    while let Some(message) = queue.recv().await {
+        let channel = match message.topic {
             Topic::Events => &topics[0],
             Topic::Stale => &topics[1],
         };
@@ -301,39 +329,60 @@ async fn publish_all(
             deadline,
             redis::cmd("PUBLISH")
                 .arg(channel)
-                .arg(payload)
+                .arg(message.payload)
                 .query_async::<i64>(&mut conn),
         )
         .await;
-        match sent {
-            Ok(Ok(_)) if failing => {
-                tracing::info!("publishing on the event bus again");
-                failing = false;
+        let error = match sent {
+            Ok(Ok(_)) => None,
+            Ok(Err(err)) => Some(err.to_string()),
+            Err(_) => Some(format!("no answer within {} ms", deadline.as_millis())),
+        };
+        match error {
+            None => {
+                if let Some(published) = message.published {
+                    // The request may have stopped waiting.
+                    let _ = published.send(());
+                }
+                if failing.swap(false, Ordering::Relaxed) {
+                    tracing::info!("publishing on the event bus again");
+                }
             }
-            Ok(Err(err)) if !failing => {
-                tracing::warn!(error = %err, "could not publish on the event bus; dropping messages until Redis is back");
-                failing = true;
+            Some(error) => {
+                if !failing.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(%error, "could not publish on the event bus; dropping messages until Redis is back");
+                }
             }
-            Err(_) if !failing => {
-                tracing::warn!(
-                    "publishing on the event bus timed out; dropping messages until Redis is back"
-                );
-                failing = true;
-            }
-            _ => {}
         }
     }
 }
 
 impl Redis {
     /// Queues a message for publication; drops it when the queue is full.
-    fn send(&self, topic: Topic, message: &impl Serialize) {
+    fn send(&self, topic: Topic, message: &impl Serialize, published: Option<oneshot::Sender<()>>) {
         let Ok(payload) = serde_json::to_vec(message) else {
             return;
         };
-        if self.outgoing.try_send((topic, payload)).is_err() {
+        let outgoing = Outgoing {
+            topic,
+            payload,
+            published,
+        };
+        if self.outgoing.try_send(outgoing).is_err() {
             tracing::debug!(?topic, "event bus queue full; message dropped");
         }
+    }
+
+    /// Queues a message and, while Redis is healthy, waits up to [`PUBLISH_WAIT`] for it to be
+    /// published.
+    async fn send_and_wait(&self, topic: Topic, message: &impl Serialize) {
+        if self.failing.load(Ordering::Relaxed) {
+            self.send(topic, message, None);
+            return;
+        }
+        let (published, done) = oneshot::channel();
+        self.send(topic, message, Some(published));
+        let _ = tokio::time::timeout(PUBLISH_WAIT, done).await;
     }
 }
 
