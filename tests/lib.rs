@@ -4,6 +4,8 @@
 #![allow(clippy::disallowed_methods)] // tests read the database directly to check what was written
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed set-up step should stop the test loudly
 
+pub mod stand_ins;
+
 use api::Settings;
 use reqwest::{Method, Response, StatusCode};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};

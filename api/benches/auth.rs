@@ -1,5 +1,5 @@
 //! The per-request authentication path, piece by piece: JWT verification, the revocation check
-//! against the in-process store, and building a scope filter; plus one argon2id verification
+//! against the node's own deny-list, and building a scope filter; plus one argon2id verification
 //! for scale.
 //!
 //!     cargo bench -p api --bench auth
@@ -7,8 +7,7 @@
 
 use api::auth::jwt::{Claims, ISSUER, KeyRing};
 use api::auth::password::PasswordHasher;
-use api::auth::revocation;
-use api::cache::Cache;
+use api::auth::revocation::Revocations;
 use criterion::{Criterion, criterion_group, criterion_main};
 use migration::MigratorTrait;
 use secrecy::SecretString;
@@ -19,7 +18,7 @@ use uuid::Uuid;
 
 fn bench_auth(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (keys, cache) = runtime.block_on(async {
+    let (keys, revocations) = runtime.block_on(async {
         let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
         migration::Migrator::up(&db, None).await.unwrap();
         let kek = api::auth::key_encryption::KeyEncryptionKey::from_bytes([7; 32]);
@@ -31,8 +30,14 @@ fn bench_auth(c: &mut Criterion) {
         )
         .await
         .unwrap();
-        let cache = Cache::connect(None, "bench:").await.unwrap();
-        (keys, cache)
+        let revocations = Revocations::new(
+            api::clock::Clock::system(),
+            api::events::bus::EventBus::in_process(),
+            Duration::from_secs(900),
+            None,
+        );
+        revocations.sync(&db).await.unwrap();
+        (keys, revocations)
     });
     let now = chrono::Utc::now().timestamp();
     let claims = Claims {
@@ -70,12 +75,8 @@ fn bench_auth(c: &mut Criterion) {
     c.bench_function("jwt_sign", |b| {
         b.iter(|| keys.sign(black_box(&claims)).unwrap())
     });
-    c.bench_function("revocation_check_in_process", |b| {
-        b.iter(|| {
-            runtime
-                .block_on(revocation::check(&cache, black_box(&claims)))
-                .unwrap()
-        })
+    c.bench_function("revocation_check_local", |b| {
+        b.iter(|| revocations.check(black_box(&claims)).unwrap())
     });
     #[allow(clippy::disallowed_methods)] // a scope to measure, no request behind it
     let scope = Scope::for_caller(

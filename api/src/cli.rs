@@ -259,9 +259,13 @@ fn read_password() -> anyhow::Result<SecretString> {
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let base = settings.base_url();
-    let (app, bootstrap) = Application::build(settings).await?;
+    // Listening (and answering /health) before the database is known to be there: a node
+    // started during a database outage reports not ready and waits for it.
+    let starting = Application::start(settings).await?;
+    println!("helpdesk listening on {base}; waiting for the database");
+    let (app, bootstrap) = starting.ready().await?;
     println!(
-        "helpdesk listening on {base}  (API {base}/api/v1, docs {base}/docs/, spec {base}/openapi.json)"
+        "helpdesk serving on {base}  (API {base}/api/v1, docs {base}/docs/, spec {base}/openapi.json)"
     );
     match &bootstrap {
         Bootstrap::Demo(accounts) => {

@@ -44,6 +44,47 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     /// The real-time event stream.
     pub events: EventSettings,
+    /// Deadlines for the database and Redis, and how a node waits for them at start.
+    pub dependencies: DependencySettings,
+}
+
+/// How long a request may wait for the database or Redis, and how a starting node waits for
+/// the database. With a dependency down, a request that needs it answers 503
+/// `dependency_unavailable` after at most its deadline.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct DependencySettings {
+    /// Longest wait for a database connection (from the pool, or a new one) before a request
+    /// answers 503; also bounds connecting.
+    pub database_acquire_timeout_ms: u64,
+    /// Longest one Redis call may take before it counts as failed.
+    pub redis_timeout_ms: u64,
+    /// A node started while the database is down serves `/health`, reports not ready, and
+    /// retries with back-off; after this many seconds without a database it gives up and
+    /// exits. Unset (the default): it keeps trying.
+    pub database_start_limit_secs: Option<u64>,
+}
+
+impl Default for DependencySettings {
+    fn default() -> Self {
+        Self {
+            database_acquire_timeout_ms: 800,
+            redis_timeout_ms: 500,
+            database_start_limit_secs: None,
+        }
+    }
+}
+
+impl DependencySettings {
+    /// The pool's acquire (and connect) timeout.
+    pub fn database_acquire_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.database_acquire_timeout_ms.max(1))
+    }
+
+    /// The deadline of one Redis call.
+    pub fn redis_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.redis_timeout_ms.max(1))
+    }
 }
 
 /// The real-time event stream (`GET /events`).
@@ -160,6 +201,13 @@ pub struct AuthSettings {
     /// Where the generated key-encryption key is kept when none is configured; by default
     /// beside the SQLite file (`<file>.key`), or `./data/helpdesk.key` with PostgreSQL.
     pub key_file: Option<String>,
+    /// Seconds between re-reads of the revocations of the last token lifetime from the
+    /// database into this node's deny-list (revocations made on other nodes also arrive at
+    /// once over the bus; this catches the ones the bus missed).
+    pub revocation_sync_secs: u64,
+    /// With Redis (several nodes): how old this node's deny-list may get (since its last
+    /// complete read from the database) before authenticated requests fail closed with 503.
+    pub revocation_max_age_secs: u64,
 }
 
 impl AuthSettings {
@@ -292,6 +340,7 @@ impl Default for Settings {
             jobs: JobSettings::default(),
             delivery: DeliverySettings::default(),
             events: EventSettings::default(),
+            dependencies: DependencySettings::default(),
         }
     }
 }
@@ -308,6 +357,8 @@ impl Default for AuthSettings {
             argon2_iterations: 2,
             key_encryption_key: None,
             key_file: None,
+            revocation_sync_secs: 5,
+            revocation_max_age_secs: 30,
         }
     }
 }

@@ -45,6 +45,7 @@ error_codes! {
     CalendarNameTaken => "calendar_name_taken",
     CompanyNameTaken => "company_name_taken",
     ContactExists => "contact_exists",
+    DependencyUnavailable => "dependency_unavailable",
     EditConflict => "edit_conflict",
     EmailTaken => "email_taken",
     FieldKeyTaken => "field_key_taken",
@@ -226,9 +227,84 @@ pub enum ApiError {
     /// 503: a dependency is down.
     #[error("{0}")]
     Unavailable(String),
+    /// 503: a dependency this request needs (the database, Redis) did not answer within its
+    /// deadline; trying again after `Retry-After` seconds makes sense.
+    #[error("a dependency is down ({dependency}); try again in {retry_after} s")]
+    DependencyUnavailable {
+        /// What is down, as `/ready` names it: `database` or `redis`.
+        dependency: &'static str,
+        /// Seconds after which trying again makes sense.
+        retry_after: u64,
+    },
     /// 500: a bug or an outage; the cause is logged, never sent.
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+/// Seconds a client is asked to wait before retrying a request refused for a dependency.
+pub const DEPENDENCY_RETRY_AFTER_SECS: u64 = 2;
+
+/// A dependency call that failed or missed its deadline because the dependency is down (as
+/// opposed to refusing the request): carried in an `anyhow` chain, it turns into a 503.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} is unavailable")]
+pub struct DependencyDown(pub &'static str);
+
+/// Whether a database error means the database could not be reached (no connection, a pool
+/// that timed out, a connection lost mid-query, a server shutting down), not a refused query.
+pub fn is_connection_failure(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{DbErr, RuntimeErr};
+    let runtime = match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
+        _ => return false,
+    };
+    let RuntimeErr::SqlxError(sqlx) = runtime else {
+        return false;
+    };
+    match sqlx.as_ref() {
+        Sqlx::Io(_)
+        | Sqlx::Tls(_)
+        | Sqlx::PoolTimedOut
+        | Sqlx::PoolClosed
+        | Sqlx::WorkerCrashed
+        | Sqlx::Protocol(_) => true,
+        // Connection exceptions (class 08) and a server shutting down or starting up (57P0x).
+        Sqlx::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
+        _ => false,
+    }
+}
+
+impl ApiError {
+    /// A 503 `dependency_unavailable` naming `dependency`.
+    pub fn dependency_unavailable(dependency: &'static str) -> Self {
+        ApiError::DependencyUnavailable {
+            dependency,
+            retry_after: DEPENDENCY_RETRY_AFTER_SECS,
+        }
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    /// A dependency that is down anywhere in the cause chain answers 503; anything else is a
+    /// 500 whose cause is logged.
+    fn from(err: anyhow::Error) -> Self {
+        for cause in err.chain() {
+            if let Some(down) = cause.downcast_ref::<DependencyDown>() {
+                return ApiError::dependency_unavailable(down.0);
+            }
+            if let Some(db) = cause.downcast_ref::<sea_orm::DbErr>()
+                && is_connection_failure(db)
+            {
+                tracing::warn!(error = %db, "database unreachable");
+                return ApiError::dependency_unavailable("database");
+            }
+        }
+        ApiError::Internal(err)
+    }
 }
 
 impl ApiError {
@@ -293,6 +369,7 @@ impl ApiError {
             }
             ApiError::RateLimited { .. } => ErrorCode::RateLimited,
             ApiError::Unavailable(_) => ErrorCode::Unavailable,
+            ApiError::DependencyUnavailable { .. } => ErrorCode::DependencyUnavailable,
             ApiError::Internal(_) => ErrorCode::InternalError,
         }
     }
@@ -338,7 +415,9 @@ impl ResponseError for ApiError {
             }
             ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::DependencyUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -362,7 +441,8 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed { allow } => {
                 response.insert_header((header::ALLOW, allow.as_str()));
             }
-            ApiError::TooManyStreams { retry_after, .. } => {
+            ApiError::TooManyStreams { retry_after, .. }
+            | ApiError::DependencyUnavailable { retry_after, .. } => {
                 response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
             _ => {}
@@ -380,6 +460,10 @@ impl From<sea_orm::DbErr> for ApiError {
             ),
             Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => {
                 ApiError::invalid("id", "refers to a resource that does not exist")
+            }
+            _ if is_connection_failure(&err) => {
+                tracing::warn!(error = %err, "database unreachable");
+                ApiError::dependency_unavailable("database")
             }
             _ => ApiError::Internal(err.into()),
         }
@@ -450,5 +534,31 @@ mod tests {
         let problem = ApiError::forbidden(ErrorCode::InsufficientScope, "no").problem();
         assert_eq!(problem.kind, "/problems/insufficient_scope");
         assert_eq!(problem.code, "insufficient_scope");
+    }
+
+    #[test]
+    fn an_unreachable_dependency_is_a_503_with_retry_after_and_a_refused_query_is_not() {
+        let timed_out = ApiError::from(sea_orm::DbErr::ConnectionAcquire(
+            sea_orm::error::ConnAcquireErr::Timeout,
+        ));
+        assert_eq!(timed_out.code(), ErrorCode::DependencyUnavailable);
+        let response = timed_out.error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.headers().contains_key(header::RETRY_AFTER));
+        let wrapped = anyhow::Error::new(sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal(
+            "refused".into(),
+        )))
+        .context("reading tenant facts");
+        assert_eq!(
+            ApiError::from(wrapped).code(),
+            ErrorCode::DependencyUnavailable
+        );
+        let redis = ApiError::from(anyhow::Error::new(DependencyDown("redis")));
+        assert_eq!(
+            redis.to_string(),
+            "a dependency is down (redis); try again in 2 s"
+        );
+        let refused = ApiError::from(sea_orm::DbErr::Custom("bad query".into()));
+        assert_eq!(refused.code(), ErrorCode::InternalError);
     }
 }

@@ -73,7 +73,8 @@ impl Modify for SecuritySchemes {
 /// | any body | 413 too large |
 /// | query parameters | 400 unparsable or unknown parameter or cursor; 422 for `limit` out of 1-100 |
 /// | path parameters | 404 no such resource (a malformed id is no resource either) |
-/// | security | 401 no or bad credentials, 403 missing permission or suspended tenant, 503 revocation store down |
+/// | security | 401 no or bad credentials, 403 missing permission or suspended tenant |
+/// | a path under `/api/v1` | 503 `dependency_unavailable` with `Retry-After`: the database or Redis is down |
 /// | API-key security | 429 over the key's per-minute limit |
 /// | `POST` under `/api/v1` (not `/auth`) | 409 and 422 from `Idempotency-Key` (in use, reused, invalid) |
 pub struct ImpliedResponses;
@@ -183,9 +184,12 @@ fn implied_statuses(path: &str, method: &str, operation: &Operation) -> Vec<(u16
             403,
             "The caller lacks the permission, or its tenant is suspended",
         );
+    }
+    if path.starts_with("/api/v1/") {
         say(
             503,
-            "The store of revoked sessions is unreachable, so credentials cannot be checked (`unavailable`)",
+            "A dependency the request needs (the database, or Redis) is down, or this node's copy \
+             of revoked credentials is too old to trust (`dependency_unavailable`, see `Retry-After`)",
         );
     }
     if schemes.iter().any(|scheme| scheme == "api_key") {

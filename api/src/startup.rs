@@ -1,6 +1,7 @@
 //! Building the state and the server: database, migrations, cache, keys, routes, middleware.
 use crate::auth::jwt::KeyRing;
 use crate::auth::password::PasswordHasher;
+use crate::auth::revocation::Revocations;
 use crate::cache::Cache;
 use crate::cache::per_tenant::PerTenant;
 use crate::config::Settings;
@@ -55,11 +56,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
 /// Fails when the database cannot be reached.
 pub async fn connect_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(settings.database_url.clone());
+    // Short on purpose: with the database down a request answers 503 within this, instead of
+    // waiting out a long pool timeout and answering 500.
+    let deadline = settings.dependencies.database_acquire_timeout();
     options
         .max_connections(settings.database_max_connections)
         .min_connections(1)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10))
+        .connect_timeout(deadline)
+        .acquire_timeout(deadline)
         .sqlx_logging(false);
     let db = Database::connect(options)
         .await
@@ -81,13 +85,12 @@ pub async fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
     migration::Migrator::up(&db, None)
         .await
         .context("applying migrations")?;
-    let cache = Cache::connect(settings.redis_url.as_deref(), &settings.redis_prefix).await?;
-    crate::auth::revocation::restore(
-        &db,
-        &cache,
-        Duration::from_secs(settings.auth.access_ttl_secs),
-    )
-    .await?;
+    let redis_deadline = settings.dependencies.redis_timeout();
+    let cache = Cache::connect(
+        settings.redis_url.as_deref(),
+        &settings.redis_prefix,
+        redis_deadline,
+    )?;
     let kek = crate::auth::key_encryption::KeyEncryptionKey::resolve(&settings)?;
     let clock = crate::clock::Clock::system();
     let keys = Arc::new(
@@ -116,11 +119,28 @@ pub async fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
             crate::events::bus::EventBus::over_redis(
                 url,
                 format!("{}events", settings.redis_prefix),
+                redis_deadline,
             )
             .await?
         }
         None => crate::events::bus::EventBus::in_process(),
     };
+    let revocations = Arc::new(Revocations::new(
+        clock.clone(),
+        events.clone(),
+        Duration::from_secs(settings.auth.access_ttl_secs),
+        // Several nodes share the deny-list through the bus and the database; a single node
+        // makes every revocation itself.
+        settings
+            .redis_url
+            .as_ref()
+            .map(|_| Duration::from_secs(settings.auth.revocation_max_age_secs)),
+    ));
+    revocations.sync(&db).await?;
+    revocations.follow(
+        db.clone(),
+        Duration::from_secs(settings.auth.revocation_sync_secs.max(1)),
+    );
     let storage = Arc::new(crate::attachments::storage::LocalStorage::new(
         settings.attachments.resolved_dir(&settings.database_url),
     ));
@@ -138,6 +158,7 @@ pub async fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
         ticket_writer: Arc::new(crate::tickets::writer::TicketWriter::start(&settings, 4)?),
         db,
         cache,
+        revocations,
         keys,
         hasher: Arc::new(hasher),
         settings: Arc::new(settings),
@@ -181,13 +202,50 @@ impl Application {
     /// Fails when a dependency is unreachable or the address cannot be bound.
     pub async fn build(settings: Settings) -> anyhow::Result<(Self, crate::seed::Bootstrap)> {
         let state = prepare_state(settings).await?;
+        let listener = TcpListener::bind(&state.settings.bind)
+            .with_context(|| format!("binding {}", state.settings.bind))?;
+        Self::on(state, listener).await
+    }
+
+    /// Binds and answers at once, whether or not the database is up: until it is, `/health`
+    /// answers 200, `/ready` 503 naming the database, and everything else 503
+    /// `dependency_unavailable`, while the state is built again with back-off (for at most
+    /// `dependencies.database_start_limit_secs` when set). [`Starting::ready`] gives the
+    /// application once it serves.
+    ///
+    /// # Errors
+    /// Fails when the address cannot be bound.
+    pub async fn start(settings: Settings) -> anyhow::Result<Starting> {
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("binding {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let waiting = crate::health::waiting::serve(listener.try_clone()?)?;
+        let stop_waiting = waiting.handle();
+        tokio::spawn(waiting);
+        let ready = tokio::spawn(async move {
+            let built = match build_with_retries(settings).await {
+                Ok(state) => Self::on(state, listener).await,
+                Err(err) => Err(err),
+            };
+            // The application's server shares the listening socket: connections queue for it
+            // once the waiting server stops taking them.
+            stop_waiting.stop(true).await;
+            built
+        });
+        Ok(Starting { port, ready })
+    }
+
+    /// Creates the first tenants when the database is empty, starts the background workers,
+    /// and serves on `listener`.
+    async fn on(
+        state: AppState,
+        listener: TcpListener,
+    ) -> anyhow::Result<(Self, crate::seed::Bootstrap)> {
         let bootstrap = crate::seed::bootstrap(&state).await?;
         crate::jobs::runner::spawn(state.clone());
         crate::attachments::sweeper::spawn(state.clone());
         crate::events::relay::spawn(state.clone());
         crate::outbox::worker::spawn(state.clone())?;
-        let listener = TcpListener::bind(&state.settings.bind)
-            .with_context(|| format!("binding {}", state.settings.bind))?;
         let port = listener.local_addr()?.port();
         let server = serve(state.clone(), listener)?;
         Ok((
@@ -217,6 +275,77 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// A node that already answers on its port and becomes an [`Application`] once the database
+/// does.
+pub struct Starting {
+    port: u16,
+    ready: tokio::task::JoinHandle<anyhow::Result<(Application, crate::seed::Bootstrap)>>,
+}
+
+impl Starting {
+    /// The port the node answers on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Waits until the application serves.
+    ///
+    /// # Errors
+    /// Fails when the state cannot be built (other than the database being unreachable), or
+    /// the database stayed unreachable past the configured limit.
+    pub async fn ready(self) -> anyhow::Result<(Application, crate::seed::Bootstrap)> {
+        self.ready.await?
+    }
+}
+
+/// First pause between attempts to reach the database at start, doubled up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// Longest pause between attempts to reach the database at start.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Builds the state, trying again with back-off while the database cannot be reached.
+async fn build_with_retries(settings: Settings) -> anyhow::Result<AppState> {
+    let started = tokio::time::Instant::now();
+    let limit = settings
+        .dependencies
+        .database_start_limit_secs
+        .map(Duration::from_secs);
+    let mut backoff = FIRST_BACKOFF;
+    let mut attempts = 0u32;
+    loop {
+        attempts += 1;
+        match prepare_state(settings.clone()).await {
+            Ok(state) => {
+                if attempts > 1 {
+                    tracing::info!(attempts, "database reached; serving");
+                }
+                return Ok(state);
+            }
+            Err(err) if database_unreachable(&err) => {
+                if limit.is_some_and(|limit| started.elapsed() + backoff > limit) {
+                    return Err(err.context(format!(
+                        "the database stayed unreachable for {} s after {attempts} attempts",
+                        started.elapsed().as_secs()
+                    )));
+                }
+                tracing::warn!(error = %err, attempts, retry_in_ms = backoff.as_millis(), "database unreachable at start; not ready");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+/// Whether building the state failed because the database could not be reached.
+fn database_unreachable(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<sea_orm::DbErr>()
+            .is_some_and(crate::error::is_connection_failure)
+    })
 }
 
 /// Routes served outside the OpenAPI document, with their methods, for the 405 table.

@@ -29,8 +29,10 @@ pub struct AppState {
     pub db: DatabaseConnection,
     /// The time everything here reads (the system clock, moved by tests).
     pub clock: crate::clock::Clock,
-    /// Shared counters, deny-list and idempotency records.
+    /// Shared counters and idempotency records.
     pub cache: Cache,
+    /// This node's copy of the deny-list of revoked tokens, sessions, users and tenants.
+    pub revocations: Arc<crate::auth::revocation::Revocations>,
     /// JWT signing keys.
     pub keys: Arc<KeyRing>,
     /// Password hashing.

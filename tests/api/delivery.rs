@@ -75,7 +75,9 @@ async fn a_reply_leaves_by_email_and_the_conversation_shows_it_sent() {
     let tree = app.tree().await;
     let ticket = ticket_for(&app, &tree.agent_a, json!({"email": "ana@uni.example"})).await;
     let posted = reply(&app, &tree.agent_a, &ticket, "Please restart the browser.").await;
-    assert_eq!(posted["delivery"]["status"], "queued");
+    // The worker may already hold it when the answer is written.
+    let status = posted["delivery"]["status"].as_str().unwrap();
+    assert!(["queued", "sending", "sent"].contains(&status), "{posted}");
     let sent = delivery_when(&app, &tree.agent_a, &ticket, |d| d["status"] == "sent").await;
     assert_eq!(sent["channel"], "email");
     assert_eq!(sent["attempts"], 1);

@@ -25,6 +25,7 @@ mod nodes;
 mod openapi_doc;
 mod passwords;
 mod reports;
+mod resilience;
 mod smtp_sink;
 mod take;
 mod tenants;

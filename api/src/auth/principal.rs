@@ -5,7 +5,6 @@
 #![allow(clippy::disallowed_methods)]
 
 use super::jwt::{Claims, TokenError};
-use super::revocation;
 use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::http::rate_limit::RateLimitInfo;
@@ -214,7 +213,7 @@ fn credential(req: &HttpRequest) -> Option<String> {
 ///
 /// # Errors
 /// 401 for missing or bad credentials, 403 for a suspended tenant, 429 for an API key over its
-/// limit, 503 when the session store is down.
+/// limit, 503 when a dependency the check needs is down.
 pub async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     if let Some(principal) = req.extensions().get::<Principal>() {
         return Ok(principal.clone());
@@ -268,7 +267,7 @@ async fn from_jwt(state: &AppState, token: &str) -> Result<Principal, ApiError> 
             "the access token is malformed or wrongly signed",
         ),
     })?;
-    revocation::check(&state.cache, &claims).await?;
+    state.revocations.check(&claims)?;
     let role: Role = claims
         .role
         .parse()

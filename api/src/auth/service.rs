@@ -153,7 +153,7 @@ pub async fn issue(
         sid: family,
         role: role.as_str().to_owned(),
         scopes: role.scopes().iter().map(|s| (*s).to_owned()).collect(),
-        jti: Uuid::now_v7(),
+        jti: revocation::token_id(now),
         iat: now.timestamp(),
         nbf: now.timestamp(),
         exp: now.timestamp() + ttl_secs,
@@ -266,7 +266,7 @@ async fn end_session(state: &AppState, user_id: Uuid, session: Uuid) -> Result<(
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(&state.db)
         .await?;
-    revocation::end_session(&state.cache, session, state.keys.access_ttl()).await?;
+    state.revocations.end_session(session);
     Ok(())
 }
 
@@ -285,7 +285,7 @@ pub async fn end_sessions(state: &AppState, user_id: Uuid) -> Result<(), ApiErro
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(&state.db)
         .await?;
-    revocation::revoke_user(&state.cache, user_id, state.keys.access_ttl()).await?;
+    state.revocations.revoke_user(user_id);
     Ok(())
 }
 
@@ -301,7 +301,7 @@ pub async fn logout(
     claims: &Claims,
     refresh: Option<&SecretString>,
 ) -> Result<(), ApiError> {
-    revocation::deny_token(&state.cache, claims).await?;
+    state.revocations.deny_token(claims);
     let mut sessions = vec![claims.sid];
     if let Some(refresh) = refresh {
         let found = refresh_token::Entity::find()

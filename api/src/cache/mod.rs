@@ -1,12 +1,17 @@
-//! Shared short-lived state: rate-limit counters, the token deny-list, revocation markers and
-//! idempotency records. Redis when `REDIS_URL` is set (shared by every API node), otherwise an
-//! in-process map for a single node.
+//! Shared short-lived state: rate-limit counters and idempotency records. Redis when
+//! `REDIS_URL` is set (shared by every API node), otherwise an in-process map for a single
+//! node. Every Redis call has a deadline: with Redis down a call fails within it (as
+//! [`DependencyDown`], which answers 503) instead of hanging, and rate limits are counted per
+//! node until Redis is back.
 mod memory;
 pub mod per_tenant;
 
+use crate::error::DependencyDown;
 use anyhow::Context;
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub use memory::MemoryStore;
@@ -26,12 +31,21 @@ pub enum Cache {
     /// One node, in-process.
     Memory(Arc<MemoryStore>),
     /// Any number of nodes sharing one Redis.
-    Redis {
-        /// Multiplexed, auto-reconnecting connection.
-        conn: ConnectionManager,
-        /// Key prefix of this deployment.
-        prefix: Arc<str>,
-    },
+    Redis(Arc<RedisStore>),
+}
+
+/// Redis with a deadline on every call, and what this node does while Redis is away.
+pub struct RedisStore {
+    /// Multiplexed, auto-reconnecting connection.
+    conn: ConnectionManager,
+    /// Key prefix of this deployment.
+    prefix: String,
+    /// The longest one call may take before it counts as failed.
+    deadline: Duration,
+    /// Rate-limit windows counted on this node while Redis cannot be reached.
+    fallback: Arc<MemoryStore>,
+    /// Whether the last call failed, so an outage is logged once, not once per request.
+    down: AtomicBool,
 }
 
 const HIT_SCRIPT: &str = r"
@@ -42,50 +56,74 @@ if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) 
 return {count, ttl}
 ";
 
+/// A Redis connection that gives up quickly: one short connection attempt (and one retry) per
+/// reconnection and a response deadline, so a call never waits out a long back-off while
+/// Redis is down. Nothing is connected until the first call, so a node starts without Redis.
+///
+/// # Errors
+/// Fails when the URL is malformed.
+pub fn redis_connection(url: &str, deadline: Duration) -> anyhow::Result<ConnectionManager> {
+    let client = redis::Client::open(url).context("parsing the Redis URL")?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(deadline))
+        .set_response_timeout(Some(deadline))
+        .set_number_of_retries(1)
+        .set_min_delay(Duration::from_millis(20))
+        .set_max_delay(Duration::from_millis(100));
+    ConnectionManager::new_lazy_with_config(client, config).context("configuring Redis")
+}
+
 impl Cache {
-    /// Connects to Redis when a URL is given, else keeps state in process.
+    /// Uses Redis when a URL is given (connected on first use, so Redis may still be down),
+    /// else keeps state in process. `deadline` bounds every Redis call.
     ///
     /// # Errors
-    /// Fails when Redis cannot be reached.
-    pub async fn connect(redis_url: Option<&str>, prefix: &str) -> anyhow::Result<Self> {
+    /// Fails when the Redis URL is malformed.
+    pub fn connect(
+        redis_url: Option<&str>,
+        prefix: &str,
+        deadline: Duration,
+    ) -> anyhow::Result<Self> {
         match redis_url {
             None => Ok(Cache::Memory(MemoryStore::start())),
-            Some(url) => {
-                let client = redis::Client::open(url).context("parsing the Redis URL")?;
-                let conn = client
-                    .get_connection_manager()
-                    .await
-                    .context("connecting to Redis")?;
-                Ok(Cache::Redis {
-                    conn,
-                    prefix: Arc::from(prefix),
-                })
-            }
+            Some(url) => Ok(Cache::Redis(Arc::new(RedisStore {
+                conn: redis_connection(url, deadline)?,
+                prefix: prefix.to_owned(),
+                deadline,
+                fallback: MemoryStore::start(),
+                down: AtomicBool::new(false),
+            }))),
         }
     }
 
-    fn key(prefix: &str, key: &str) -> String {
-        format!("{prefix}{key}")
-    }
-
-    /// Counts a hit in the fixed window `key` of `window` seconds.
+    /// Counts a hit in the fixed window `key` of `window` seconds. While Redis cannot be
+    /// reached the window is counted on this node alone: every node then allows the limit,
+    /// which bounds the total by the number of nodes instead of refusing every request.
     ///
     /// # Errors
-    /// Fails when Redis does.
+    /// Never fails today; kept fallible for callers.
     pub async fn hit(&self, key: &str, window: u64) -> anyhow::Result<WindowCount> {
         match self {
             Cache::Memory(store) => Ok(store.hit(key, window)),
-            Cache::Redis { conn, prefix } => {
-                let mut conn = conn.clone();
-                let (count, ttl): (u64, i64) = redis::Script::new(HIT_SCRIPT)
-                    .key(Self::key(prefix, key))
-                    .arg(window)
-                    .invoke_async(&mut conn)
-                    .await?;
-                Ok(WindowCount {
-                    count,
-                    reset_in: u64::try_from(ttl.max(1)).unwrap_or(window),
-                })
+            Cache::Redis(redis) => {
+                let full = redis.key(key);
+                let counted = redis
+                    .call(|mut conn| async move {
+                        let (count, ttl): (u64, i64) = redis::Script::new(HIT_SCRIPT)
+                            .key(full)
+                            .arg(window)
+                            .invoke_async(&mut conn)
+                            .await?;
+                        Ok((count, ttl))
+                    })
+                    .await;
+                match counted {
+                    Ok((count, ttl)) => Ok(WindowCount {
+                        count,
+                        reset_in: u64::try_from(ttl.max(1)).unwrap_or(window),
+                    }),
+                    Err(_) => Ok(redis.fallback.hit(key, window)),
+                }
             }
         }
     }
@@ -93,16 +131,17 @@ impl Cache {
     /// Reads several keys in one round trip.
     ///
     /// # Errors
-    /// Fails when Redis does.
+    /// [`DependencyDown`] when Redis does not answer in time.
     pub async fn get_many(&self, keys: &[&str]) -> anyhow::Result<Vec<Option<Vec<u8>>>> {
         match self {
             Cache::Memory(store) => Ok(keys.iter().map(|key| store.get(key)).collect()),
-            Cache::Redis { conn, prefix } => {
-                let mut conn = conn.clone();
-                let full: Vec<String> = keys.iter().map(|key| Self::key(prefix, key)).collect();
-                let values: Vec<Option<Vec<u8>>> =
-                    redis::cmd("MGET").arg(full).query_async(&mut conn).await?;
-                Ok(values)
+            Cache::Redis(redis) => {
+                let full: Vec<String> = keys.iter().map(|key| redis.key(key)).collect();
+                redis
+                    .call(|mut conn| async move {
+                        redis::cmd("MGET").arg(full).query_async(&mut conn).await
+                    })
+                    .await
             }
         }
     }
@@ -110,7 +149,7 @@ impl Cache {
     /// Reads one key.
     ///
     /// # Errors
-    /// Fails when Redis does.
+    /// [`DependencyDown`] when Redis does not answer in time.
     pub async fn get(&self, key: &str) -> anyhow::Result<Option<Vec<u8>>> {
         Ok(self.get_many(&[key]).await?.into_iter().next().flatten())
     }
@@ -118,23 +157,27 @@ impl Cache {
     /// Writes a key that expires after `ttl`.
     ///
     /// # Errors
-    /// Fails when Redis does.
+    /// [`DependencyDown`] when Redis does not answer in time.
     pub async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> anyhow::Result<()> {
         match self {
             Cache::Memory(store) => {
                 store.set(key, value, ttl);
                 Ok(())
             }
-            Cache::Redis { conn, prefix } => {
-                let mut conn = conn.clone();
-                let () = redis::cmd("SET")
-                    .arg(Self::key(prefix, key))
-                    .arg(value)
-                    .arg("PX")
-                    .arg(ttl_millis(ttl))
-                    .query_async(&mut conn)
-                    .await?;
-                Ok(())
+            Cache::Redis(redis) => {
+                let full = redis.key(key);
+                let value = value.to_vec();
+                redis
+                    .call(|mut conn| async move {
+                        redis::cmd("SET")
+                            .arg(full)
+                            .arg(value)
+                            .arg("PX")
+                            .arg(ttl_millis(ttl))
+                            .query_async::<()>(&mut conn)
+                            .await
+                    })
+                    .await
             }
         }
     }
@@ -142,7 +185,7 @@ impl Cache {
     /// Writes a key only if it is absent; returns whether it was written.
     ///
     /// # Errors
-    /// Fails when Redis does.
+    /// [`DependencyDown`] when Redis does not answer in time.
     pub async fn set_if_absent(
         &self,
         key: &str,
@@ -151,15 +194,20 @@ impl Cache {
     ) -> anyhow::Result<bool> {
         match self {
             Cache::Memory(store) => Ok(store.set_if_absent(key, value, ttl)),
-            Cache::Redis { conn, prefix } => {
-                let mut conn = conn.clone();
-                let written: Option<String> = redis::cmd("SET")
-                    .arg(Self::key(prefix, key))
-                    .arg(value)
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(ttl_millis(ttl))
-                    .query_async(&mut conn)
+            Cache::Redis(redis) => {
+                let full = redis.key(key);
+                let value = value.to_vec();
+                let written: Option<String> = redis
+                    .call(|mut conn| async move {
+                        redis::cmd("SET")
+                            .arg(full)
+                            .arg(value)
+                            .arg("NX")
+                            .arg("PX")
+                            .arg(ttl_millis(ttl))
+                            .query_async(&mut conn)
+                            .await
+                    })
                     .await?;
                 Ok(written.is_some())
             }
@@ -169,34 +217,41 @@ impl Cache {
     /// Removes a key.
     ///
     /// # Errors
-    /// Fails when Redis does.
+    /// [`DependencyDown`] when Redis does not answer in time.
     pub async fn delete(&self, key: &str) -> anyhow::Result<()> {
         match self {
             Cache::Memory(store) => {
                 store.delete(key);
                 Ok(())
             }
-            Cache::Redis { conn, prefix } => {
-                let mut conn = conn.clone();
-                let _: i64 = redis::cmd("DEL")
-                    .arg(Self::key(prefix, key))
-                    .query_async(&mut conn)
+            Cache::Redis(redis) => {
+                let full = redis.key(key);
+                redis
+                    .call(|mut conn| async move {
+                        redis::cmd("DEL")
+                            .arg(full)
+                            .query_async::<i64>(&mut conn)
+                            .await
+                    })
                     .await?;
                 Ok(())
             }
         }
     }
 
-    /// Checks the store answers.
+    /// Checks the store answers within its deadline.
     ///
     /// # Errors
-    /// Fails when Redis does not answer.
+    /// [`DependencyDown`] when Redis does not answer in time.
     pub async fn ping(&self) -> anyhow::Result<()> {
         match self {
             Cache::Memory(_) => Ok(()),
-            Cache::Redis { conn, .. } => {
-                let mut conn = conn.clone();
-                let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+            Cache::Redis(redis) => {
+                redis
+                    .call(|mut conn| async move {
+                        redis::cmd("PING").query_async::<String>(&mut conn).await
+                    })
+                    .await?;
                 Ok(())
             }
         }
@@ -206,7 +261,41 @@ impl Cache {
     pub fn backend(&self) -> &'static str {
         match self {
             Cache::Memory(_) => "memory",
-            Cache::Redis { .. } => "redis",
+            Cache::Redis(_) => "redis",
+        }
+    }
+}
+
+impl RedisStore {
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    /// Runs one Redis call within the deadline. A failure is logged when an outage starts
+    /// (not for every request during it) and returned as [`DependencyDown`].
+    async fn call<T, F, Fut>(&self, call: F) -> anyhow::Result<T>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let result = match tokio::time::timeout(self.deadline, call(self.conn.clone())).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) => Err(err.to_string()),
+            Err(_) => Err(format!("no answer within {} ms", self.deadline.as_millis())),
+        };
+        match result {
+            Ok(value) => {
+                if self.down.swap(false, Ordering::Relaxed) {
+                    tracing::info!("Redis answers again");
+                }
+                Ok(value)
+            }
+            Err(cause) => {
+                if !self.down.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(error = %cause, "Redis unreachable");
+                }
+                Err(DependencyDown("redis").into())
+            }
         }
     }
 }

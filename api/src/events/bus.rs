@@ -1,11 +1,14 @@
 //! The event bus: publish once, every node's subscribers in scope receive it.
+use crate::auth::revocation::Revocation;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tenants::TenantKind;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc, oneshot};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -84,19 +87,55 @@ fn default_kind() -> TenantKind {
 /// announced by the node that changed them, so every node forgets its copy.
 pub type Stale = Option<Uuid>;
 
-/// Publishes and fans out ticket events, and announcements that cached settings went stale.
+/// What travels on the `{channel}:stale` topic: stale settings (as older nodes send them too)
+/// and revocations for every node's deny-list.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Notice {
+    Revoked(Revocation),
+    Stale(Stale),
+}
+
+/// Messages waiting to be published before new ones are dropped: with Redis down nothing
+/// waits for the bus, and what is dropped is either in the database (revocations, re-read by
+/// every node) or a real-time nicety.
+const OUTBOX: usize = 4096;
+
+/// Publishes and fans out ticket events, announcements that cached settings went stale, and
+/// revocations. Publishing never depends on Redis: a message is handed to a background task
+/// that publishes it within a deadline, or drops it when Redis is away; a request waits at
+/// most [`PUBLISH_WAIT`] for a healthy Redis to take it, and not at all for a failing one.
 #[derive(Clone)]
 pub struct EventBus {
     local: broadcast::Sender<TicketEvent>,
     stale: broadcast::Sender<Stale>,
+    revoked: broadcast::Sender<Revocation>,
     redis: Option<Redis>,
 }
 
 #[derive(Clone)]
 struct Redis {
-    publisher: ConnectionManager,
-    events: String,
-    stale: String,
+    outgoing: mpsc::Sender<Outgoing>,
+    /// Whether the last publication failed: then nobody waits for the next ones.
+    failing: Arc<AtomicBool>,
+}
+
+/// A message waiting to be published, and who wants to know when it was.
+struct Outgoing {
+    topic: Topic,
+    payload: Vec<u8>,
+    published: Option<oneshot::Sender<()>>,
+}
+
+/// How long a request waits for its message to be handed to a healthy Redis, so that what it
+/// announces is on its way to every node when it answers (as when publishing was a step of the
+/// request); a slower or failing Redis is not waited for.
+const PUBLISH_WAIT: Duration = Duration::from_millis(100);
+
+#[derive(Clone, Copy, Debug)]
+enum Topic {
+    Events,
+    Stale,
 }
 
 impl EventBus {
@@ -105,49 +144,57 @@ impl EventBus {
         Self {
             local: broadcast::channel(BACKLOG).0,
             stale: broadcast::channel(BACKLOG).0,
+            revoked: broadcast::channel(BACKLOG).0,
             redis: None,
         }
     }
 
     /// A bus over Redis pub/sub on the channels `{channel}` (ticket events) and
-    /// `{channel}:stale` (stale settings): a background task relays every message to this node,
-    /// reconnecting when Redis goes away; after a reconnection it announces that everything is
-    /// stale, because announcements may have been missed while it was away.
+    /// `{channel}:stale` (stale settings and revocations): a background task relays every
+    /// message to this node, reconnecting when Redis goes away; after a reconnection it
+    /// announces that everything is stale, because messages may have been missed while it was
+    /// away. Redis may be down at start: the node starts, and the bus joins once Redis is back.
+    /// `deadline` bounds each call to Redis.
     ///
     /// # Errors
-    /// Fails when the Redis URL is malformed or Redis cannot be reached.
-    pub async fn over_redis(url: &str, channel: String) -> anyhow::Result<Self> {
+    /// Fails when the Redis URL is malformed.
+    pub async fn over_redis(
+        url: &str,
+        channel: String,
+        deadline: Duration,
+    ) -> anyhow::Result<Self> {
         let client = redis::Client::open(url)?;
-        let publisher = client.get_connection_manager().await?;
+        let publisher = crate::cache::redis_connection(url, deadline)?;
         let topics = [channel.clone(), format!("{channel}:stale")];
-        // Subscribed before start-up finishes, so no message published afterwards is missed.
-        let mut first = client.get_async_pubsub().await?;
-        first.subscribe(&topics).await?;
-        let local = broadcast::channel(BACKLOG).0;
-        let stale = broadcast::channel(BACKLOG).0;
-        let (relay, relay_stale) = (local.clone(), stale.clone());
-        let stale_topic = topics[1].clone();
-        let redis = Redis {
-            publisher,
-            events: topics[0].clone(),
-            stale: topics[1].clone(),
+        // Subscribed before start-up finishes when Redis is there, so no message published
+        // afterwards is missed.
+        let first = subscribe(&client, &topics, deadline).await;
+        if let Err(err) = &first {
+            tracing::warn!(error = %err, "event bus cannot reach Redis; starting without it");
+        }
+        let bus = Self {
+            local: broadcast::channel(BACKLOG).0,
+            stale: broadcast::channel(BACKLOG).0,
+            revoked: broadcast::channel(BACKLOG).0,
+            redis: None,
         };
+        let relay = bus.clone();
+        let subscribed_topics = topics.clone();
         tokio::spawn(async move {
-            let mut subscribed = Some(first);
+            let topics = subscribed_topics;
+            let mut subscribed = first.ok();
             loop {
                 let pubsub = match subscribed.take() {
                     Some(pubsub) => Some(pubsub),
-                    None => match client.get_async_pubsub().await {
-                        Ok(mut pubsub) => match pubsub.subscribe(&topics).await {
-                            Ok(()) => {
-                                // No receivers on this node is fine.
-                                let _ = relay_stale.send(None);
-                                Some(pubsub)
-                            }
-                            Err(_) => None,
-                        },
+                    None => match subscribe(&client, &topics, deadline).await {
+                        Ok(pubsub) => {
+                            tracing::info!("event bus reconnected to Redis");
+                            // No receivers on this node is fine.
+                            let _ = relay.stale.send(None);
+                            Some(pubsub)
+                        }
                         Err(err) => {
-                            tracing::warn!(error = ?err, "event bus cannot reach Redis");
+                            tracing::debug!(error = %err, "event bus cannot reach Redis");
                             None
                         }
                     },
@@ -155,31 +202,55 @@ impl EventBus {
                 if let Some(pubsub) = pubsub {
                     let mut messages = pubsub.into_on_message();
                     while let Some(message) = messages.next().await {
-                        let payload = message.get_payload_bytes();
-                        if message.get_channel_name() == stale_topic {
-                            if let Ok(tenant) = serde_json::from_slice::<Stale>(payload) {
-                                let _ = relay_stale.send(tenant);
-                            }
-                        } else if let Ok(event) = serde_json::from_slice::<TicketEvent>(payload) {
-                            let _ = relay.send(event);
-                        }
+                        relay.relay(
+                            message.get_channel_name() == topics[1],
+                            message.get_payload_bytes(),
+                        );
                     }
+                    tracing::warn!("event bus lost its Redis connection");
                 }
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                tokio::time::sleep(RECONNECT).await;
             }
         });
+        let (outgoing, queue) = mpsc::channel(OUTBOX);
+        let failing = Arc::new(AtomicBool::new(false));
+        tokio::spawn(publish_all(
+            publisher,
+            queue,
+            topics,
+            deadline,
+            Arc::clone(&failing),
+        ));
         Ok(Self {
-            local,
-            stale,
-            redis: Some(redis),
+            redis: Some(Redis { outgoing, failing }),
+            ..bus
         })
     }
 
-    /// Publishes an event; a failure to publish is logged, never returned: the change it
-    /// describes has already been committed.
+    /// Hands a message that reached this node from Redis to its local subscribers.
+    fn relay(&self, on_stale_topic: bool, payload: &[u8]) {
+        // No receivers on this node is fine.
+        if on_stale_topic {
+            match serde_json::from_slice::<Notice>(payload) {
+                Ok(Notice::Revoked(revocation)) => {
+                    let _ = self.revoked.send(revocation);
+                }
+                Ok(Notice::Stale(tenant)) => {
+                    let _ = self.stale.send(tenant);
+                }
+                Err(_) => {}
+            }
+        } else if let Ok(event) = serde_json::from_slice::<TicketEvent>(payload) {
+            let _ = self.local.send(event);
+        }
+    }
+
+    /// Publishes an event, waiting at most [`PUBLISH_WAIT`] (and only while Redis is healthy);
+    /// a failure to publish is logged, never returned: the change it describes has already been
+    /// committed.
     pub async fn publish(&self, event: TicketEvent) {
         match &self.redis {
-            Some(redis) => redis.publish(&redis.events, &event).await,
+            Some(redis) => redis.send_and_wait(Topic::Events, &event).await,
             None => {
                 let _ = self.local.send(event);
             }
@@ -202,7 +273,7 @@ impl EventBus {
     /// forgets its own copy first: the announcement reaches other nodes a moment later.
     pub async fn announce_stale(&self, tenant: Stale) {
         match &self.redis {
-            Some(redis) => redis.publish(&redis.stale, &tenant).await,
+            Some(redis) => redis.send_and_wait(Topic::Stale, &tenant).await,
             None => {
                 let _ = self.stale.send(tenant);
             }
@@ -213,22 +284,122 @@ impl EventBus {
     pub fn subscribe_stale(&self) -> broadcast::Receiver<Stale> {
         self.stale.subscribe()
     }
+
+    /// Announces a revocation to every node (this one included), without waiting for Redis.
+    pub fn announce_revocation(&self, revocation: Revocation) {
+        match &self.redis {
+            Some(redis) => {
+                redis.send(Topic::Stale, &revocation, None);
+            }
+            None => {
+                let _ = self.revoked.send(revocation);
+            }
+        }
+    }
+
+    /// A new subscription to the revocations reaching this node.
+    pub fn subscribe_revocations(&self) -> broadcast::Receiver<Revocation> {
+        self.revoked.subscribe()
+    }
+}
+
+/// How long the relay waits before subscribing again after losing Redis.
+const RECONNECT: Duration = Duration::from_millis(200);
+
+async fn subscribe(
+    client: &redis::Client,
+    topics: &[String; 2],
+    deadline: Duration,
+) -> anyhow::Result<redis::aio::PubSub> {
+    let subscribed = tokio::time::timeout(deadline, async {
+        let mut pubsub = client.get_async_pubsub().await?;
+        pubsub.subscribe(topics).await?;
+        Ok::<_, redis::RedisError>(pubsub)
+    })
+    .await;
+    match subscribed {
+        Ok(Ok(pubsub)) => Ok(pubsub),
+        Ok(Err(err)) => Err(err.into()),
+        Err(_) => Err(anyhow::anyhow!(
+            "no answer within {} ms",
+            deadline.as_millis()
+        )),
+    }
+}
+
+/// Publishes the queued messages one by one, each within `deadline`; an outage is logged once
+/// and marked in `failing`, so that requests stop waiting for their messages meanwhile.
+async fn publish_all(
+    publisher: ConnectionManager,
+    mut queue: mpsc::Receiver<Outgoing>,
+    topics: [String; 2],
+    deadline: Duration,
+    failing: Arc<AtomicBool>,
+) {
+    while let Some(message) = queue.recv().await {
+        let channel = match message.topic {
+            Topic::Events => &topics[0],
+            Topic::Stale => &topics[1],
+        };
+        let mut conn = publisher.clone();
+        let sent = tokio::time::timeout(
+            deadline,
+            redis::cmd("PUBLISH")
+                .arg(channel)
+                .arg(message.payload)
+                .query_async::<i64>(&mut conn),
+        )
+        .await;
+        let error = match sent {
+            Ok(Ok(_)) => None,
+            Ok(Err(err)) => Some(err.to_string()),
+            Err(_) => Some(format!("no answer within {} ms", deadline.as_millis())),
+        };
+        match error {
+            None => {
+                if let Some(published) = message.published {
+                    // The request may have stopped waiting.
+                    let _ = published.send(());
+                }
+                if failing.swap(false, Ordering::Relaxed) {
+                    tracing::info!("publishing on the event bus again");
+                }
+            }
+            Some(error) => {
+                if !failing.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(%error, "could not publish on the event bus; dropping messages until Redis is back");
+                }
+            }
+        }
+    }
 }
 
 impl Redis {
-    async fn publish(&self, channel: &str, message: &impl Serialize) {
+    /// Queues a message for publication; drops it when the queue is full.
+    fn send(&self, topic: Topic, message: &impl Serialize, published: Option<oneshot::Sender<()>>) {
         let Ok(payload) = serde_json::to_vec(message) else {
             return;
         };
-        let mut conn = self.publisher.clone();
-        let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-            .arg(channel)
-            .arg(payload)
-            .query_async(&mut conn)
-            .await;
-        if let Err(err) = sent {
-            tracing::warn!(error = ?err, channel, "could not publish on the event bus");
+        let outgoing = Outgoing {
+            topic,
+            payload,
+            published,
+        };
+        if self.outgoing.try_send(outgoing).is_err() {
+            tracing::debug!(?topic, "event bus queue full; message dropped");
         }
+    }
+
+    /// Queues a message and, while Redis is healthy, waits up to [`PUBLISH_WAIT`] for it to be
+    /// published.
+    async fn send_and_wait(&self, topic: Topic, message: &impl Serialize) {
+        if self.failing.load(Ordering::Relaxed) {
+            self.send(topic, message, None);
+            return;
+        }
+        let (published, done) = oneshot::channel();
+        self.send(topic, message, Some(published));
+        let _ = tokio::time::timeout(PUBLISH_WAIT, done).await;
     }
 }
 
@@ -253,5 +424,31 @@ impl TicketEvent {
             tenant_path,
             tenant_kind,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stale_topic_carries_both_stale_settings_and_revocations() {
+        let bus = EventBus::in_process();
+        let mut stale = bus.subscribe_stale();
+        let mut revoked = bus.subscribe_revocations();
+        let tenant = Uuid::now_v7();
+        bus.relay(true, b"null");
+        bus.relay(true, format!("\"{tenant}\"").as_bytes());
+        let revocation = Revocation::Session {
+            id: tenant,
+            until: 1,
+        };
+        bus.relay(true, &serde_json::to_vec(&revocation).unwrap());
+        bus.relay(true, b"{\"unknown\": true}");
+        assert_eq!(stale.try_recv().unwrap(), None);
+        assert_eq!(stale.try_recv().unwrap(), Some(tenant));
+        assert!(stale.try_recv().is_err());
+        assert_eq!(revoked.try_recv().unwrap(), revocation);
+        assert!(revoked.try_recv().is_err());
     }
 }

@@ -3,8 +3,13 @@ use crate::state::AppState;
 use actix_web::{HttpResponse, get, web};
 use sea_orm::ConnectionTrait;
 use serde::Serialize;
+use std::time::Duration;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
+
+/// The longest `/ready` waits for one dependency: the probe answers within a second even with
+/// every dependency down.
+const PROBE_DEADLINE: Duration = Duration::from_millis(700);
 
 /// Registers the probes.
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -22,46 +27,72 @@ pub struct ProbeStatus {
     /// Cache state and backend (readiness only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache: Option<String>,
+    /// The dependencies that did not answer: `database`, `redis` (readiness only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub down: Vec<&'static str>,
+}
+
+impl ProbeStatus {
+    /// The liveness answer.
+    pub fn up() -> Self {
+        Self {
+            status: "ok",
+            database: None,
+            cache: None,
+            down: Vec::new(),
+        }
+    }
 }
 
 /// The process is up.
 #[utoipa::path(tag = "operations", responses((status = 200, description = "Up", body = ProbeStatus)), security(()))]
 #[get("/health")]
 async fn health() -> HttpResponse {
-    HttpResponse::Ok().json(ProbeStatus {
-        status: "ok",
-        database: None,
-        cache: None,
-    })
+    HttpResponse::Ok().json(ProbeStatus::up())
 }
 
-/// The database and the cache answer.
+/// The database and the cache answer, each within a deadline; the answer names what is down.
 #[utoipa::path(
     tag = "operations",
     responses(
         (status = 200, description = "Ready", body = ProbeStatus),
-        (status = 503, description = "A dependency is down", body = ProbeStatus),
+        (status = 503, description = "A dependency is down; `down` names it", body = ProbeStatus),
     ),
     security(())
 )]
 #[get("/ready")]
 async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    let database_ok = state.db.execute_unprepared("SELECT 1").await.is_ok();
-    let cache_ok = state.cache.ping().await.is_ok();
+    let database = async {
+        matches!(
+            tokio::time::timeout(PROBE_DEADLINE, state.db.execute_unprepared("SELECT 1")).await,
+            Ok(Ok(_))
+        )
+    };
+    let cache = async {
+        matches!(
+            tokio::time::timeout(PROBE_DEADLINE, state.cache.ping()).await,
+            Ok(Ok(()))
+        )
+    };
+    let (database_ok, cache_ok) = tokio::join!(database, cache);
+    let mut down = Vec::new();
+    if !database_ok {
+        down.push("database");
+    }
+    if !cache_ok {
+        down.push("redis");
+    }
     let body = ProbeStatus {
-        status: if database_ok && cache_ok {
-            "ok"
-        } else {
-            "unavailable"
-        },
+        status: if down.is_empty() { "ok" } else { "unavailable" },
         database: Some(if database_ok { "ok" } else { "unavailable" }),
         cache: Some(format!(
             "{} {}",
             state.cache.backend(),
             if cache_ok { "ok" } else { "unavailable" }
         )),
+        down,
     };
-    if database_ok && cache_ok {
+    if body.down.is_empty() {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)

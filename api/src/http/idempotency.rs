@@ -104,13 +104,9 @@ pub async fn middleware(
         .cache
         .set_if_absent(&record_key, &pending, PENDING_TTL)
         .await
-        .map_err(ApiError::Internal)?;
+        .map_err(ApiError::from)?;
     if !claimed {
-        let existing = state
-            .cache
-            .get(&record_key)
-            .await
-            .map_err(ApiError::Internal)?;
+        let existing = state.cache.get(&record_key).await.map_err(ApiError::from)?;
         let response =
             match existing.and_then(|bytes| serde_json::from_slice::<Record>(&bytes).ok()) {
                 Some(
@@ -154,13 +150,13 @@ pub async fn middleware(
         .await
         .map_err(|_| ApiError::Internal(anyhow::anyhow!("reading the response body")))?;
 
+    // The work is done: a record that cannot be written (Redis went away meanwhile) never
+    // turns its answer into a failure. A retry then finds the pending claim until it expires.
     if status.is_server_error() {
         // Let a retry do the work again.
-        state
-            .cache
-            .delete(&record_key)
-            .await
-            .map_err(ApiError::Internal)?;
+        if let Err(err) = state.cache.delete(&record_key).await {
+            tracing::warn!(error = %err, "could not release an Idempotency-Key");
+        }
     } else {
         let done = Record::Done {
             fingerprint,
@@ -170,11 +166,9 @@ pub async fn middleware(
             body: STANDARD.encode(&bytes),
         };
         let done = serde_json::to_vec(&done).map_err(ApiError::from_serde)?;
-        state
-            .cache
-            .set(&record_key, &done, RETENTION)
-            .await
-            .map_err(ApiError::Internal)?;
+        if let Err(err) = state.cache.set(&record_key, &done, RETENTION).await {
+            tracing::warn!(error = %err, "could not record an Idempotency-Key's answer");
+        }
     }
     let response = response.set_body(BoxBody::new(bytes));
     Ok(ServiceResponse::new(request, response))

@@ -1,5 +1,6 @@
 //! Rate limits: fixed one-minute windows counted in the shared cache, so every API node sees
-//! the same counts; the `RateLimit-*` headers tell the caller where it stands.
+//! the same counts (while Redis is down, each node counts on its own: see
+//! [`crate::cache::Cache::hit`]); the `RateLimit-*` headers tell the caller where it stands.
 use crate::cache::WindowCount;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -44,7 +45,7 @@ pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> String {
 /// Counts one request of `bucket` from the caller's IP and refuses it past `limit` a minute.
 ///
 /// # Errors
-/// 429 with `Retry-After` when over the limit; 500 when the cache fails.
+/// 429 with `Retry-After` when over the limit.
 pub async fn limit_by_ip(
     state: &AppState,
     req: &HttpRequest,

@@ -1,6 +1,5 @@
 //! The rules of the tenant endpoints; every query goes through the caller's scope.
 use super::dto::{CreateTenant, PutBranding, UpdateTenant};
-use crate::auth::revocation;
 use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::http::pagination::PageRequest;
@@ -163,7 +162,7 @@ pub async fn set_status(
     let updated = provisioning::set_status(&state.db, scope, id, status, state.clock.now()).await?;
     if status == TenantStatus::Suspended {
         let subtree = tenants::tree::subtree_ids(&state.db, &updated.path).await?;
-        revocation::revoke_tenants(&state.cache, &subtree, state.keys.access_ttl()).await?;
+        state.revocations.revoke_tenants(&subtree);
         tracing::info!(tenant = %updated.id, affected = subtree.len(), "tenant suspended");
     }
     Ok(updated)
