@@ -264,6 +264,11 @@ impl EventBus {
         let _ = self.local.send(event);
     }
 
+    /// Whether any stream on this node listens for events.
+    pub fn has_subscribers(&self) -> bool {
+        self.local.receiver_count() > 0
+    }
+
     /// A new subscription to every event reaching this node.
     pub fn subscribe(&self) -> broadcast::Receiver<TicketEvent> {
         self.local.subscribe()

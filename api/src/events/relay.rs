@@ -38,6 +38,16 @@ pub fn spawn(state: AppState) {
                         .set_lag(WorkerKind::EventRelay, head - reader.position());
                 }
             }
+            if !state.events.has_subscribers() {
+                // Nobody listens on this node: move to the head without reading the entries (a
+                // stream that opens starts after the head as it is then).
+                match log::head(&state.db).await {
+                    Ok(head) => reader = LogReader::after(head.max(reader.position())),
+                    Err(err) => tracing::warn!(error = ?err, "event relay cannot read the log"),
+                }
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
             match reader.next(&state.db, BATCH).await {
                 Ok(entries) => {
                     let full = entries.len() as u64 == BATCH;
