@@ -1,4 +1,6 @@
-//! The event bus: publish once, every node's subscribers in scope receive it.
+//! The event bus: this node's fan-out of ticket events to its streams (fed by the event log's
+//! relay), and the announcements every node must hear (stale settings, revocations), carried
+//! over Redis between nodes.
 use crate::auth::revocation::Revocation;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
@@ -122,7 +124,6 @@ struct Redis {
 
 /// A message waiting to be published, and who wants to know when it was.
 struct Outgoing {
-    topic: Topic,
     payload: Vec<u8>,
     published: Option<oneshot::Sender<()>>,
 }
@@ -131,12 +132,6 @@ struct Outgoing {
 /// announces is on its way to every node when it answers (as when publishing was a step of the
 /// request); a slower or failing Redis is not waited for.
 const PUBLISH_WAIT: Duration = Duration::from_millis(100);
-
-#[derive(Clone, Copy, Debug)]
-enum Topic {
-    Events,
-    Stale,
-}
 
 impl EventBus {
     /// An in-process bus.
@@ -149,8 +144,9 @@ impl EventBus {
         }
     }
 
-    /// A bus over Redis pub/sub on the channels `{channel}` (ticket events) and
-    /// `{channel}:stale` (stale settings and revocations): a background task relays every
+    /// A bus over Redis pub/sub on the channel `{channel}:stale` (stale settings and
+    /// revocations; ticket events reach every node through the event log, see
+    /// [`super::relay`]): a background task relays every
     /// message to this node, reconnecting when Redis goes away; after a reconnection it
     /// announces that everything is stale, because messages may have been missed while it was
     /// away. Redis may be down at start: the node starts, and the bus joins once Redis is back.
@@ -165,10 +161,10 @@ impl EventBus {
     ) -> anyhow::Result<Self> {
         let client = redis::Client::open(url)?;
         let publisher = crate::cache::redis_connection(url, deadline)?;
-        let topics = [channel.clone(), format!("{channel}:stale")];
+        let topic = format!("{channel}:stale");
         // Subscribed before start-up finishes when Redis is there, so no message published
         // afterwards is missed.
-        let first = subscribe(&client, &topics, deadline).await;
+        let first = subscribe(&client, &topic, deadline).await;
         if let Err(err) = &first {
             tracing::warn!(error = %err, "event bus cannot reach Redis; starting without it");
         }
@@ -179,14 +175,14 @@ impl EventBus {
             redis: None,
         };
         let relay = bus.clone();
-        let subscribed_topics = topics.clone();
+        let subscribed_topic = topic.clone();
         tokio::spawn(async move {
-            let topics = subscribed_topics;
+            let topic = subscribed_topic;
             let mut subscribed = first.ok();
             loop {
                 let pubsub = match subscribed.take() {
                     Some(pubsub) => Some(pubsub),
-                    None => match subscribe(&client, &topics, deadline).await {
+                    None => match subscribe(&client, &topic, deadline).await {
                         Ok(pubsub) => {
                             tracing::info!("event bus reconnected to Redis");
                             // No receivers on this node is fine.
@@ -202,10 +198,7 @@ impl EventBus {
                 if let Some(pubsub) = pubsub {
                     let mut messages = pubsub.into_on_message();
                     while let Some(message) = messages.next().await {
-                        relay.relay(
-                            message.get_channel_name() == topics[1],
-                            message.get_payload_bytes(),
-                        );
+                        relay.relay(message.get_payload_bytes());
                     }
                     tracing::warn!("event bus lost its Redis connection");
                 }
@@ -217,7 +210,7 @@ impl EventBus {
         tokio::spawn(publish_all(
             publisher,
             queue,
-            topics,
+            topic,
             deadline,
             Arc::clone(&failing),
         ));
@@ -228,32 +221,16 @@ impl EventBus {
     }
 
     /// Hands a message that reached this node from Redis to its local subscribers.
-    fn relay(&self, on_stale_topic: bool, payload: &[u8]) {
+    fn relay(&self, payload: &[u8]) {
         // No receivers on this node is fine.
-        if on_stale_topic {
-            match serde_json::from_slice::<Notice>(payload) {
-                Ok(Notice::Revoked(revocation)) => {
-                    let _ = self.revoked.send(revocation);
-                }
-                Ok(Notice::Stale(tenant)) => {
-                    let _ = self.stale.send(tenant);
-                }
-                Err(_) => {}
+        match serde_json::from_slice::<Notice>(payload) {
+            Ok(Notice::Revoked(revocation)) => {
+                let _ = self.revoked.send(revocation);
             }
-        } else if let Ok(event) = serde_json::from_slice::<TicketEvent>(payload) {
-            let _ = self.local.send(event);
-        }
-    }
-
-    /// Publishes an event, waiting at most [`PUBLISH_WAIT`] (and only while Redis is healthy);
-    /// a failure to publish is logged, never returned: the change it describes has already been
-    /// committed.
-    pub async fn publish(&self, event: TicketEvent) {
-        match &self.redis {
-            Some(redis) => redis.send_and_wait(Topic::Events, &event).await,
-            None => {
-                let _ = self.local.send(event);
+            Ok(Notice::Stale(tenant)) => {
+                let _ = self.stale.send(tenant);
             }
+            Err(_) => {}
         }
     }
 
@@ -278,7 +255,7 @@ impl EventBus {
     /// forgets its own copy first: the announcement reaches other nodes a moment later.
     pub async fn announce_stale(&self, tenant: Stale) {
         match &self.redis {
-            Some(redis) => redis.send_and_wait(Topic::Stale, &tenant).await,
+            Some(redis) => redis.send_and_wait(&tenant).await,
             None => {
                 let _ = self.stale.send(tenant);
             }
@@ -294,7 +271,7 @@ impl EventBus {
     pub fn announce_revocation(&self, revocation: Revocation) {
         match &self.redis {
             Some(redis) => {
-                redis.send(Topic::Stale, &revocation, None);
+                redis.send(&revocation, None);
             }
             None => {
                 let _ = self.revoked.send(revocation);
@@ -313,12 +290,12 @@ const RECONNECT: Duration = Duration::from_millis(200);
 
 async fn subscribe(
     client: &redis::Client,
-    topics: &[String; 2],
+    topic: &str,
     deadline: Duration,
 ) -> anyhow::Result<redis::aio::PubSub> {
     let subscribed = tokio::time::timeout(deadline, async {
         let mut pubsub = client.get_async_pubsub().await?;
-        pubsub.subscribe(topics).await?;
+        pubsub.subscribe(topic).await?;
         Ok::<_, redis::RedisError>(pubsub)
     })
     .await;
@@ -337,20 +314,16 @@ async fn subscribe(
 async fn publish_all(
     publisher: ConnectionManager,
     mut queue: mpsc::Receiver<Outgoing>,
-    topics: [String; 2],
+    channel: String,
     deadline: Duration,
     failing: Arc<AtomicBool>,
 ) {
     while let Some(message) = queue.recv().await {
-        let channel = match message.topic {
-            Topic::Events => &topics[0],
-            Topic::Stale => &topics[1],
-        };
         let mut conn = publisher.clone();
         let sent = tokio::time::timeout(
             deadline,
             redis::cmd("PUBLISH")
-                .arg(channel)
+                .arg(&channel)
                 .arg(message.payload)
                 .query_async::<i64>(&mut conn),
         )
@@ -381,54 +354,26 @@ async fn publish_all(
 
 impl Redis {
     /// Queues a message for publication; drops it when the queue is full.
-    fn send(&self, topic: Topic, message: &impl Serialize, published: Option<oneshot::Sender<()>>) {
+    fn send(&self, message: &impl Serialize, published: Option<oneshot::Sender<()>>) {
         let Ok(payload) = serde_json::to_vec(message) else {
             return;
         };
-        let outgoing = Outgoing {
-            topic,
-            payload,
-            published,
-        };
+        let outgoing = Outgoing { payload, published };
         if self.outgoing.try_send(outgoing).is_err() {
-            tracing::debug!(?topic, "event bus queue full; message dropped");
+            tracing::debug!("event bus queue full; message dropped");
         }
     }
 
     /// Queues a message and, while Redis is healthy, waits up to [`PUBLISH_WAIT`] for it to be
     /// published.
-    async fn send_and_wait(&self, topic: Topic, message: &impl Serialize) {
+    async fn send_and_wait(&self, message: &impl Serialize) {
         if self.failing.load(Ordering::Relaxed) {
-            self.send(topic, message, None);
+            self.send(message, None);
             return;
         }
         let (published, done) = oneshot::channel();
-        self.send(topic, message, Some(published));
+        self.send(message, Some(published));
         let _ = tokio::time::timeout(PUBLISH_WAIT, done).await;
-    }
-}
-
-impl TicketEvent {
-    /// The event `kind` for a ticket as it is `at`.
-    pub fn of(
-        kind: &str,
-        ticket: &entity::ticket::Model,
-        tenant_path: String,
-        tenant_kind: TenantKind,
-        at: DateTime<Utc>,
-    ) -> Self {
-        Self {
-            kind: kind.to_owned(),
-            id: Uuid::now_v7(),
-            seq: 0,
-            ticket_id: ticket.id,
-            number: ticket.number,
-            tenant_id: ticket.tenant_id,
-            version: ticket.version,
-            at,
-            tenant_path,
-            tenant_kind,
-        }
     }
 }
 
@@ -442,14 +387,14 @@ mod tests {
         let mut stale = bus.subscribe_stale();
         let mut revoked = bus.subscribe_revocations();
         let tenant = Uuid::now_v7();
-        bus.relay(true, b"null");
-        bus.relay(true, format!("\"{tenant}\"").as_bytes());
+        bus.relay(b"null");
+        bus.relay(format!("\"{tenant}\"").as_bytes());
         let revocation = Revocation::Session {
             id: tenant,
             until: 1,
         };
-        bus.relay(true, &serde_json::to_vec(&revocation).unwrap());
-        bus.relay(true, b"{\"unknown\": true}");
+        bus.relay(&serde_json::to_vec(&revocation).unwrap());
+        bus.relay(b"{\"unknown\": true}");
         assert_eq!(stale.try_recv().unwrap(), None);
         assert_eq!(stale.try_recv().unwrap(), Some(tenant));
         assert!(stale.try_recv().is_err());
