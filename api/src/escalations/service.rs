@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use crate::error::ErrorCode;
 use crate::state::AppState;
 use crate::tickets::change::{self, Actor, NewTicket};
-use crate::tickets::domain::{TicketPriority, TicketStatus};
+use crate::tickets::domain::{LinkKind, TicketPriority, TicketStatus};
 use crate::tickets::service::{self as tickets, unmerged};
 use chrono::Utc;
 use entity::{contact, tenant, ticket, ticket_message};
@@ -31,24 +31,6 @@ use uuid::Uuid;
 
 /// Most messages copied to a linked ticket.
 const MAX_COPIED: u64 = 500;
-
-/// Which way a ticket is handed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LinkKind {
-    /// Up to the parent tenant.
-    Escalation,
-    /// Down to a client organisation.
-    Routing,
-}
-
-impl LinkKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            LinkKind::Escalation => "escalation",
-            LinkKind::Routing => "routing",
-        }
-    }
-}
 
 fn check_note(note: Option<String>) -> Result<Option<String>, ApiError> {
     let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
@@ -211,10 +193,6 @@ async fn open_linked(
         .await?;
     let target_scope = Scope::for_tenant_work(target.id, Why::LinkedTicketOpen);
     let now = state.clock.now();
-    let link_kind = match kind {
-        LinkKind::Escalation => crate::tickets::domain::LinkKind::Escalation,
-        LinkKind::Routing => crate::tickets::domain::LinkKind::Routing,
-    };
     let linked_id = Uuid::now_v7();
 
     let txn = db.begin().await?;
@@ -253,7 +231,7 @@ async fn open_linked(
     let new = NewTicket {
         ticket: linked,
         // The other tenant learns which tenant handed the ticket on, not which of its people.
-        actor: Actor::hand_off(link_kind),
+        actor: Actor::hand_off(kind),
         scope: target_scope.clone(),
         assign_scope: target_scope.clone(),
     };

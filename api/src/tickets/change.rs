@@ -354,7 +354,8 @@ pub struct Edit {
     active: ticket::ActiveModel,
     changes: Vec<Change>,
     status: Option<TicketStatus>,
-    text_changed: bool,
+    /// The subject and description as they will be, once either changes.
+    text: Option<(String, String)>,
 }
 
 impl Edit {
@@ -365,7 +366,7 @@ impl Edit {
             active: found.clone().into(),
             changes: Vec::new(),
             status: None,
-            text_changed: false,
+            text: None,
         }
     }
 
@@ -379,6 +380,12 @@ impl Edit {
         self.changes.is_empty()
     }
 
+    fn text_mut(&mut self) -> &mut (String, String) {
+        let found = &self.found;
+        self.text
+            .get_or_insert_with(|| (found.subject.clone(), found.description.clone()))
+    }
+
     fn record(&mut self, field: &'static str, old: Value, new: Value) {
         self.changes.push(Change { field, old, new });
     }
@@ -387,8 +394,8 @@ impl Edit {
     pub fn subject(&mut self, subject: String) {
         if subject != self.found.subject {
             self.record("subject", json!(self.found.subject), json!(subject));
+            self.text_mut().0.clone_from(&subject);
             self.active.subject = Set(subject);
-            self.text_changed = true;
         }
     }
 
@@ -400,8 +407,8 @@ impl Edit {
                 json!(self.found.description),
                 json!(description),
             );
+            self.text_mut().1.clone_from(&description);
             self.active.description = Set(description);
-            self.text_changed = true;
         }
     }
 
@@ -539,20 +546,12 @@ pub async fn edit(
         mut active,
         changes,
         status,
-        text_changed,
+        text,
     } = edit;
     if changes.is_empty() {
         return Ok(Some(found));
     }
-    if text_changed {
-        let subject = match &active.subject {
-            ActiveValue::Set(s) | ActiveValue::Unchanged(s) => s.clone(),
-            ActiveValue::NotSet => found.subject.clone(),
-        };
-        let description = match &active.description {
-            ActiveValue::Set(d) | ActiveValue::Unchanged(d) => d.clone(),
-            ActiveValue::NotSet => found.description.clone(),
-        };
+    if let Some((subject, description)) = text {
         active.search_text = Set(super::service::search_text(&subject, &description));
     }
     if let Some(column) = status.and_then(super::service::status_stamp) {

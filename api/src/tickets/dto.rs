@@ -96,9 +96,6 @@ pub struct TakeQuery {
     pub force: Option<bool>,
 }
 
-/// Filters of `GET /tickets`: the ticket criteria that saved views and bulk jobs read too.
-pub use super::criteria::TicketCriteria as TicketFilter;
-
 /// A ticket.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TicketDto {

@@ -1,8 +1,9 @@
 //! The rules of tickets; every query goes through the caller's scope, and every change is
 //! written together with its history in one transaction.
 use super::change::{self, Actor, Edit, Guard, NewTicket, Post};
+use super::criteria::TicketCriteria;
 use super::domain::{MessageKind, TicketPriority, TicketSource, TicketStatus};
-use super::dto::{CreateTicket, TicketFilter, UpdateTicket};
+use super::dto::{CreateTicket, UpdateTicket};
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
 use crate::error::ErrorCode;
@@ -400,7 +401,7 @@ pub async fn list(
     db: &(impl ConnectionTrait + TransactionTrait),
     words: &super::word_sample::WordSample,
     scope: &Scope,
-    filter: &TicketFilter,
+    filter: &TicketCriteria,
     page: PageRequest,
 ) -> Result<Vec<ticket::Model>, ApiError> {
     let mut query = ticket::Entity::scoped(scope)
