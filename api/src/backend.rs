@@ -5,7 +5,10 @@
 use crate::tickets::criteria::{LIKE_ESCAPE, indexed_runs, like_pattern, pattern_text};
 use entity::ticket;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait as _, Func, SelectStatement, SimpleExpr};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
 
 /// A grouping key of a report: the expression rows are grouped by, and the one the key is
 /// read as (text).
@@ -85,6 +88,23 @@ pub fn for_kind(kind: DbBackend) -> &'static dyn Backend {
 /// The backend of a connection.
 pub fn of(db: &impl ConnectionTrait) -> &'static dyn Backend {
     for_kind(db.get_database_backend())
+}
+
+/// Starts a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: the transaction
+/// takes the write lock first, so one that reads before it writes waits its turn behind
+/// another writer (up to `busy_timeout`) instead of failing when that writer commits between
+/// its read and its first write (a deferred transaction cannot upgrade a stale snapshot). On
+/// PostgreSQL it is a plain `BEGIN`.
+///
+/// # Errors
+/// Fails when the database does.
+#[allow(clippy::disallowed_methods)] // the one place a transaction is begun
+pub async fn begin<C: TransactionTrait>(db: &C) -> Result<C::Transaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }
 
 /// The backend a database URL names, before connecting.

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use entity::{group, group_member, tenant, ticket, ticket_message, user};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, PaginatorTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait,
+    QueryFilter, QueryOrder, Set,
 };
 use std::collections::HashMap;
 use tenants::{Role, Scoped};
@@ -56,7 +56,7 @@ pub async fn set_availability(
         Availability::OffShift => Some(plan(db, principal, &agent, true).await?),
         Availability::OnShift | Availability::Away => None,
     };
-    let txn = db.begin().await?;
+    let txn = crate::backend::begin(db).await?;
     let mut active: user::ActiveModel = agent.clone().into();
     active.availability = Set(availability.as_str().to_owned());
     active.updated_at = Set(now);
@@ -87,7 +87,7 @@ pub async fn handoff(
 ) -> Result<HandoffReport, ApiError> {
     let agent = managed_agent(db, principal, id).await?;
     let plan = plan(db, principal, &agent, false).await?;
-    let txn = db.begin().await?;
+    let txn = crate::backend::begin(db).await?;
     let moved = apply(&txn, principal, &agent, plan.moves, now).await?;
     txn.commit().await?;
     Ok(HandoffReport {

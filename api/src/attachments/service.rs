@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -260,7 +260,7 @@ pub async fn store(
         });
     }
     let recorded: Result<Vec<attachment::Model>, ApiError> = async {
-        let txn = state.db.begin().await?;
+        let txn = crate::backend::begin(&state.db).await?;
         let mut models = Vec::with_capacity(rows.len());
         for row in rows {
             models.push(row.insert(&txn).await?);

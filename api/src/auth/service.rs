@@ -11,8 +11,7 @@ use entity::{password_reset, refresh_token, user};
 use rand::Rng;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
-    Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
@@ -377,7 +376,7 @@ pub async fn reset_password(
     // Checked before the token is spent, so a refused password leaves it usable.
     super::password::validate_password("new_password", &new, &[&owner.email, &owner.name])?;
     let hash = state.hasher.hash(new).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::backend::begin(&state.db).await?;
     let claimed = password_reset::Entity::update_many()
         .col_expr(
             password_reset::Column::UsedAt,

@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use entity::{business_calendar, group, tenant};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, NotSet, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::Value;
 use tenants::{Role, Scope, Scoped, ScopedInsert};
@@ -407,7 +407,7 @@ pub async fn delete(
     let scope = &principal.scope;
     let found = get(db, scope, id).await?;
     check_writer(principal)?;
-    let txn = db.begin().await?;
+    let txn = crate::backend::begin(db).await?;
     // Groups only refer to calendars of their own tenant, so the scope sees every user.
     let users = group::Entity::scoped(scope)
         .filter(group::Column::TenantId.eq(found.tenant_id))

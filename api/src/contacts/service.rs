@@ -7,12 +7,12 @@ use crate::http::pagination::PageRequest;
 use crate::tickets::change::{self, Actor, Edit, Guard};
 use chrono::{DateTime, Utc};
 use entity::{company, contact, ticket, ticket_message};
+use sea_orm::DatabaseConnection;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
-use sea_orm::{DatabaseConnection, TransactionTrait};
 use tenants::{Scope, Scoped};
 use uuid::Uuid;
 
@@ -427,7 +427,7 @@ pub async fn erase(
 ) -> Result<(), ApiError> {
     let scope = &principal.scope;
     let found = get(db, scope, id).await?;
-    let txn = db.begin().await?;
+    let txn = crate::backend::begin(db).await?;
     let mut active: contact::ActiveModel = found.clone().into();
     active.name = Set("Erased contact".into());
     active.email = Set(None);
@@ -511,7 +511,7 @@ pub async fn merge(
         merged.time_zone = merged.time_zone.or_else(|| secondary.time_zone.clone());
         merged.company_id = merged.company_id.or(secondary.company_id);
     }
-    let txn = db.begin().await?;
+    let txn = crate::backend::begin(db).await?;
     let moved = ticket::Entity::scoped(scope)
         .filter(ticket::Column::RequesterId.is_in(secondary_ids.clone()))
         .all(&txn)

@@ -24,7 +24,6 @@ use chrono::Utc;
 use entity::{contact, tenant, ticket, ticket_message};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
 };
 use tenants::{Role, Scope, Scoped, TenantKind, Why};
 use uuid::Uuid;
@@ -195,7 +194,7 @@ async fn open_linked(
     let now = state.clock.now();
     let linked_id = Uuid::now_v7();
 
-    let txn = db.begin().await?;
+    let txn = crate::backend::begin(db).await?;
     let requester = stand_in(&txn, &target_scope, &origin_tenant, now).await?;
     let mut linked = ticket::Model {
         id: linked_id,

@@ -8,7 +8,7 @@ use crate::state::AppState;
 use entity::{group, group_member, tenant};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, NotSet, QueryFilter, QueryOrder, QuerySelect,
-    Set, TransactionTrait,
+    Set,
 };
 use std::collections::HashMap;
 use tenants::{Scope, Scoped, ScopedInsert};
@@ -153,7 +153,7 @@ pub async fn update(
 /// 404 outside the scope.
 pub async fn delete(state: &AppState, scope: &Scope, id: Uuid) -> Result<(), ApiError> {
     let found = get(state, scope, id).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::backend::begin(&state.db).await?;
     group_member::Entity::scoped_delete(scope)
         .filter(group_member::Column::GroupId.eq(found.id))
         .exec(&txn)
@@ -239,7 +239,7 @@ pub async fn set_memberships(
             format!("{missing} is not a group of the user's tenant"),
         ));
     }
-    let txn = state.db.begin().await?;
+    let txn = crate::backend::begin(&state.db).await?;
     group_member::Entity::scoped_delete(scope)
         .filter(group_member::Column::UserId.eq(user.id))
         .exec(&txn)

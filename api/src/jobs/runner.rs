@@ -21,7 +21,6 @@ use entity::{contact, job, job_item, ticket, ticket_message};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
 };
 use serde_json::json;
 use std::collections::HashMap;
@@ -143,7 +142,7 @@ async fn finish(
     lease: DateTime<Utc>,
     failure: Option<&ApiError>,
 ) -> Result<(), ApiError> {
-    let txn = db.begin().await?;
+    let txn = crate::backend::begin(db).await?;
     let own = Scope::for_tenant_work(found.tenant_id, Why::JobBookkeeping);
     let mut update = job::Entity::scoped_update(&own)
         .col_expr(
@@ -413,7 +412,7 @@ async fn chunk(
         done.extend(pending.iter().map(|item| (item.id, None)));
     }
 
-    let txn = db.begin().await?;
+    let txn = crate::backend::begin(db).await?;
     change::post(&txn, scope, Actor::of(principal), &posts, now).await?;
     let items_scope = Scope::for_tenant_work(found.tenant_id, Why::JobBookkeeping);
     let plain: Vec<Uuid> = done

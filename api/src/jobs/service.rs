@@ -327,7 +327,7 @@ pub async fn accept(
             message_id: None,
         })
         .collect();
-    let txn = db.begin().await?;
+    let txn = crate::backend::begin(db).await?;
     Insert::one(job_row.clone().into_active_model().owned_by(scope)?)
         .exec_without_returning(&txn)
         .await?;

@@ -13,7 +13,6 @@ use crate::state::AppState;
 use crate::work::{Backoff, Lease, WorkerKind};
 use chrono::{DateTime, TimeDelta, Utc};
 use entity::outbox;
-use sea_orm::TransactionTrait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
@@ -166,7 +165,7 @@ async fn record_all(
     settings: &DeliverySettings,
     backoff: Backoff,
 ) -> Result<(), sea_orm::DbErr> {
-    let txn = state.db.begin().await?;
+    let txn = crate::backend::begin(&state.db).await?;
     for (row, outcome) in outcomes {
         record(state, &txn, &row, lease, outcome, settings, backoff).await?;
     }

@@ -364,7 +364,7 @@ pub async fn merge(
         .into_iter()
         .map(unmerged)
         .collect::<Result<Vec<_>, _>>()?;
-    let txn = db.begin().await?;
+    let txn = crate::backend::begin(db).await?;
     super::change::merge(
         &txn,
         scope,
@@ -421,7 +421,7 @@ pub async fn list(
     if !super::criteria::plans_per_pattern(filter, backend) {
         return Ok(query.all(db).await?);
     }
-    let txn = db.begin().await?;
+    let txn = crate::backend::begin(db).await?;
     super::criteria::plan_with_patterns(&txn).await?;
     let rows = query.all(&txn).await?;
     txn.commit().await?;
@@ -510,7 +510,7 @@ pub async fn update(
     if edit.is_empty() {
         return Ok(found);
     }
-    let txn = db.begin().await?;
+    let txn = crate::backend::begin(db).await?;
     let written = change::edit(
         &txn,
         scope,
@@ -645,7 +645,7 @@ pub async fn add_message(
         attachments: attachment_ids.to_vec(),
         extra: None,
     };
-    let txn = db.begin().await?;
+    let txn = crate::backend::begin(db).await?;
     change::post(&txn, scope, Actor::of(principal), &[post], now).await?;
     txn.commit().await?;
     Ok(message)

@@ -12,7 +12,7 @@
 use crate::error::ApiError;
 use dashmap::DashMap;
 use entity::ticket;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -204,7 +204,7 @@ async fn write(
     db: &DatabaseConnection,
     news: &[&NewTicket],
 ) -> Result<Vec<ticket::Model>, ApiError> {
-    let txn = db.begin().await?;
+    let txn = crate::backend::begin(db).await?;
     let tickets = super::change::create(&txn, news).await?;
     txn.commit().await?;
     Ok(tickets)
