@@ -142,6 +142,24 @@ pub async fn assert_problem(response: Response, status: StatusCode, code: &str) 
 }
 
 impl TestApp {
+    /// Waits until the durable readers of the event log have handled every entry written so
+    /// far (flow-back from linked tickets happens in the background, after the change commits).
+    pub async fn settled(&self) {
+        use sea_orm::EntityTrait;
+        for _ in 0..400 {
+            let head = api::events::log::head(&self.db).await.unwrap();
+            let row = entity::work_lease::Entity::find_by_id("flow_back")
+                .one(&self.db)
+                .await
+                .unwrap();
+            if row.is_some_and(|row| row.position >= head) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("the event log's readers did not catch up");
+    }
+
     /// A request to `path` with an optional bearer token.
     pub fn request(
         &self,

@@ -93,12 +93,34 @@ impl DependencySettings {
 pub struct EventSettings {
     /// Streams one user or API key may hold open at once on one node (429 above).
     pub max_streams_per_principal: usize,
+    /// Whether this node runs the durable readers of the event log (flow-back); one node at a
+    /// time holds each of them, so turning it off on a node only takes that node out of the
+    /// race.
+    pub consumers: bool,
+    /// Entries a reader handles in one transaction.
+    pub consumer_batch: u64,
+    /// How often an idle reader looks for new entries.
+    pub consumer_poll_millis: u64,
+    /// How long a node holds a reader before another may take it over.
+    pub consumer_lease_secs: u64,
+    /// Failed attempts at one batch before its entries are tried one by one and the one that
+    /// still fails is skipped (its error kept on the reader's row).
+    pub consumer_max_attempts: u32,
+    /// Fault injection for tests: after this many committed batches a reader handles the next
+    /// one, does not commit it and stops, holding its lease, as if the node had died.
+    pub consumer_halt_after_batches: Option<u32>,
 }
 
 impl Default for EventSettings {
     fn default() -> Self {
         Self {
             max_streams_per_principal: 5,
+            consumers: true,
+            consumer_batch: 200,
+            consumer_poll_millis: 100,
+            consumer_lease_secs: 30,
+            consumer_max_attempts: 10,
+            consumer_halt_after_batches: None,
         }
     }
 }

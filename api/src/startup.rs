@@ -245,6 +245,7 @@ impl Application {
         crate::jobs::runner::spawn(state.clone());
         crate::attachments::sweeper::spawn(state.clone());
         crate::events::relay::spawn(state.clone());
+        crate::events::consumer::spawn(&state);
         crate::outbox::worker::spawn(state.clone())?;
         let port = listener.local_addr()?.port();
         let server = serve(state.clone(), listener)?;

@@ -26,3 +26,4 @@ pub mod ticket_field;
 pub mod ticket_message;
 pub mod ticket_view;
 pub mod user;
+pub mod work_lease;

@@ -357,6 +357,27 @@ async fn uploads_no_message_took_are_removed_after_their_time() {
 }
 
 #[tokio::test]
+async fn one_node_at_a_time_sweeps_and_another_takes_over_when_its_lease_runs_out() {
+    use api::attachments::sweeper::round;
+    let first = spawn_app().await;
+    let second = first.second_node().await;
+    let (mut on_first, mut on_second) = (None, None);
+    // The first node to look takes the sweep; the other keeps out while the lease lasts, even
+    // after the holder's own rounds.
+    assert_eq!(round(&first.state, &mut on_first).await.unwrap(), Some(0));
+    assert_eq!(round(&second.state, &mut on_second).await.unwrap(), None);
+    assert_eq!(round(&first.state, &mut on_first).await.unwrap(), Some(0));
+    assert_eq!(round(&second.state, &mut on_second).await.unwrap(), None);
+    // The first node stops; once the second node's clock is past the lease, it sweeps...
+    second.state.clock.advance(chrono::TimeDelta::days(1));
+    assert_eq!(round(&second.state, &mut on_second).await.unwrap(), Some(0));
+    // ...and the first node, back from its stall, finds it lost the lease and keeps out.
+    first.state.clock.advance(chrono::TimeDelta::days(1));
+    assert_eq!(round(&first.state, &mut on_first).await.unwrap(), None);
+    assert!(on_first.is_none());
+}
+
+#[tokio::test]
 async fn forbidden_and_disguised_types_are_415() {
     let app = spawn_app().await;
     let tree = app.tree().await;

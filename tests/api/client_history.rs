@@ -88,6 +88,7 @@ async fn client_staff_read_the_public_facts_of_an_escalated_ticket_only() {
         assert!(response.status().is_success(), "{method}");
     }
 
+    app.settled().await;
     // The agent sees the whole story, with the platform's ticket and who did what.
     let full = history(&app, &tree.agent_a, &id).await;
     let agent_fields = fields(&full);

@@ -186,6 +186,8 @@ async fn an_escalated_ticket_reaches_the_parent_and_its_answers_flow_back() {
         .await;
     assert_eq!(resolved.status(), StatusCode::OK);
 
+    app.settled().await;
+
     let back = conversation(&app, &tree.agent_a, &origin_id).await;
     let notes: Vec<&Value> = back.iter().filter(|m| m["kind"] == "note").collect();
     assert_eq!(notes.len(), 2, "{back:?}");
@@ -402,6 +404,7 @@ async fn a_content_question_routed_down_comes_back_with_the_clients_answer() {
         &json!({"status": "closed"}),
     )
     .await;
+    app.settled().await;
     let back = conversation(&app, &tree.root, origin_id).await;
     assert!(back.iter().any(|m| {
         m["kind"] == "note"
@@ -541,6 +544,7 @@ async fn a_file_in_the_parents_answer_reaches_the_note_and_outlives_its_copy() {
     assert_eq!(reply["attachments"][0]["id"], instructions["id"]);
 
     // The partner's note carries a copy of the file, which the partner's agent downloads.
+    app.settled().await;
     let back = conversation(&app, &tree.agent_a, &origin_id).await;
     let files = files_of(&back, "Restart the exam");
     assert_eq!(files.len(), 1, "{back:?}");
@@ -641,6 +645,7 @@ async fn a_status_climbs_every_level_of_a_chain() {
         )
         .await;
     assert_eq!(resolved.status(), StatusCode::OK);
+    app.settled().await;
 
     for (token, id) in [(&tree.agent_a, &partner_id), (&client_agent, &client_id)] {
         let now = body(app.get(&format!("/api/v1/tickets/{id}"), token).await).await;

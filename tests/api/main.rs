@@ -15,6 +15,7 @@ mod conventions;
 mod delivery;
 mod edge;
 mod escalations;
+mod event_readers;
 mod events;
 mod groups;
 mod health;

@@ -3,10 +3,11 @@
 //! A file is stored when it is uploaded and joins the conversation only when a reply or note
 //! takes it. One that no message took within `attachments.unsent_ttl_secs` is removed: the row
 //! first, then the bytes, so a failure leaves an unreachable file rather than a broken row.
-//! Every node sweeps; a row another node (or a reply linking it at that moment) got to first
-//! is left alone, because each removal repeats the "not sent" condition.
+//! One node at a time sweeps, holding the `upload_sweep` lease; a row a reply took at that
+//! moment is left alone all the same, because each removal repeats the "not sent" condition.
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::work::named::{self, Held};
 use chrono::{DateTime, TimeDelta, Utc};
 use entity::attachment;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -16,21 +17,53 @@ use tenants::{Scope, Scoped, Why};
 /// Most uploads removed per query.
 const BATCH: u64 = 500;
 
+/// The name of the sweep's lease: one node at a time sweeps.
+pub const LEASE: &str = "upload_sweep";
+
 /// Starts this node's sweeper: it looks every quarter of the waiting time, at least once an
-/// hour and at most once a second.
+/// hour and at most once a second, when it holds the sweep's lease.
 pub fn spawn(state: AppState) {
-    let ttl = state.settings.attachments.unsent_ttl_secs;
-    let every = Duration::from_secs((ttl / 4).clamp(1, 3600));
+    let every = interval(&state);
     tokio::spawn(async move {
+        let mut held = None;
         loop {
             tokio::time::sleep(every).await;
-            match sweep_due(&state).await {
-                Ok(0) => {}
-                Ok(removed) => tracing::info!(removed, "removed uploads that were never sent"),
+            match round(&state, &mut held).await {
+                Ok(Some(0) | None) => {}
+                Ok(Some(removed)) => {
+                    tracing::info!(removed, "removed uploads that were never sent")
+                }
                 Err(err) => tracing::warn!(error = ?err, "could not sweep unsent uploads"),
             }
         }
     });
+}
+
+fn interval(state: &AppState) -> Duration {
+    Duration::from_secs((state.settings.attachments.unsent_ttl_secs / 4).clamp(1, 3600))
+}
+
+/// One round of the sweeper: keeps (or claims) the sweep's lease and, holding it, removes what
+/// is due. `None` while another node holds the sweep. The lease lasts three rounds, so a
+/// holder that stopped is replaced within that.
+///
+/// # Errors
+/// As [`sweep`], or when the lease cannot be read or written.
+pub async fn round(state: &AppState, held: &mut Option<Held>) -> Result<Option<usize>, ApiError> {
+    let secs = interval(state).as_secs().saturating_mul(3);
+    let now = state.clock.now();
+    if let Some(lease) = held.as_mut()
+        && !named::renew(&state.db, lease, now, secs).await?
+    {
+        *held = None;
+    }
+    if held.is_none() {
+        *held = named::claim(&state.db, LEASE, now, secs).await?;
+    }
+    if held.is_none() {
+        return Ok(None);
+    }
+    sweep_due(state).await.map(Some)
 }
 
 /// Removes the uploads whose waiting time has passed by the service's clock; answers how many.

@@ -575,9 +575,6 @@ pub async fn edit(
     };
     let mut log = Log::new(now);
     log.fields(actor, &written, written.version, &changes);
-    if let Some(status) = status {
-        flow_status_back(txn, &mut log, &written, status).await?;
-    }
     let regrouped = changes.iter().any(|c| c.field == "group_id");
     if reassign
         && regrouped
@@ -721,11 +718,10 @@ pub async fn post(
         if post.message.kind != "reply" {
             continue;
         }
-        if post.ticket.origin_ticket_id.is_some() {
-            // A linked ticket's requester is the tenant that handed it on: the answer goes
-            // back to that ticket, not out through a channel.
-            flow_reply_back(txn, &mut log, &post.ticket, &post.message).await?;
-        } else {
+        // A linked ticket's requester is the tenant that handed it on: the answer goes back to
+        // that ticket (the flow-back reader of the event log carries it), not out through a
+        // channel.
+        if post.ticket.origin_ticket_id.is_none() {
             deliveries.push(crate::outbox::service::reply(
                 &post.ticket,
                 &post.message,
@@ -986,6 +982,68 @@ pub async fn hand_on(
     Ok(created)
 }
 
+// --- Flow-back from linked tickets ----------------------------------------------------------
+
+/// Carries what one event of a linked ticket reports to its origin, in the transaction of the
+/// flow-back reader of the event log (which stores its position in the same transaction): a
+/// public reply becomes a private note on the origin, a new status the origin's status. Any
+/// other event, or an event of a ticket that is not linked, changes nothing.
+///
+/// The origin's own status change is an event too, which the reader handles in turn: a
+/// client's ticket escalated to its partner and on to the platform follows the platform's
+/// status one hop at a time. The climb stops at a ticket that is not linked, at an origin that
+/// was merged away and at an origin already in that status.
+///
+/// # Errors
+/// Fails when the database does.
+pub async fn flow_back(
+    txn: &DatabaseTransaction,
+    entry: &ticket_event::Model,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let data: Value = serde_json::from_str(&entry.data).unwrap_or_default();
+    let text = |name: &str| data.get(name).and_then(Value::as_str).map(str::to_owned);
+    let wanted = match entry.kind.as_str() {
+        "message_added" if text("kind").as_deref() == Some("reply") => true,
+        "status_changed" => true,
+        _ => false,
+    };
+    if !wanted {
+        return Ok(());
+    }
+    let linked_scope = Scope::for_tenant_work(entry.tenant_id, Why::LinkedTicketReport);
+    let Some(linked) = ticket::Entity::scoped_by_id(&linked_scope, entry.ticket_id)
+        .one(txn)
+        .await?
+    else {
+        return Ok(());
+    };
+    if linked.origin_ticket_id.is_none() {
+        return Ok(());
+    }
+    let mut log = Log::new(now);
+    if entry.kind == "status_changed" {
+        let new = data.get("new").cloned().unwrap_or_default();
+        let Ok(status) = serde_json::from_value::<TicketStatus>(new) else {
+            return Ok(());
+        };
+        flow_status_back(txn, &mut log, &linked, status).await?;
+    } else {
+        let Some(message_id) = text("message_id").and_then(|id| Uuid::parse_str(&id).ok()) else {
+            return Ok(());
+        };
+        let Some(message) = ticket_message::Entity::scoped_by_id(&linked_scope, message_id)
+            .one(txn)
+            .await?
+        else {
+            // Erased since: nothing is left to carry.
+            return Ok(());
+        };
+        flow_reply_back(txn, &mut log, &linked, &message).await?;
+    }
+    log.write(txn).await
+}
+
 /// The origin of a linked ticket, reached through a scope of the origin's tenant alone; `None`
 /// for a ticket that is not linked, or whose origin was merged away.
 async fn origin_of(
@@ -1064,39 +1122,26 @@ async fn flow_reply_back(
     Ok(())
 }
 
-/// Most origins one status change climbs through. A chain is client, partner, platform (two
-/// origins above the platform's ticket); the bound only keeps a chain that loops back on itself
-/// from running on.
-const MAX_HOPS: usize = 8;
-
-/// Gives a linked ticket's new status to its origin and on up the chain while that origin is
-/// itself a linked ticket: a client's ticket escalated to its partner and on to the platform
-/// follows the platform's status, each origin recording its own `status` change. The climb
-/// stops at a ticket that is not linked, at an origin whose origin was merged away, at an origin
-/// already in that status (nothing above it changes either) or after [`MAX_HOPS`] origins.
+/// Gives a linked ticket's new status to its origin, unless the origin is there already.
 async fn flow_status_back(
     txn: &DatabaseTransaction,
     log: &mut Log,
     linked: &ticket::Model,
     status: TicketStatus,
 ) -> Result<(), ApiError> {
-    let mut below = linked.clone();
-    for _ in 0..MAX_HOPS {
-        let Some((scope, origin)) = origin_of(txn, &below).await? else {
-            break;
-        };
-        if origin.status == status.as_str() {
-            break;
-        }
-        let updated = bump(txn, &scope, &origin, Some(status), log.now).await?;
-        let change = Change {
-            field: "status",
-            old: json!(origin.status),
-            new: json!(status.as_str()),
-        };
-        log.fields(Actor::LINKED_TICKET, &origin, updated.version, &[change]);
-        below = updated;
+    let Some((scope, origin)) = origin_of(txn, linked).await? else {
+        return Ok(());
+    };
+    if origin.status == status.as_str() {
+        return Ok(());
     }
+    let updated = bump(txn, &scope, &origin, Some(status), log.now).await?;
+    let change = Change {
+        field: "status",
+        old: json!(origin.status),
+        new: json!(status.as_str()),
+    };
+    log.fields(Actor::LINKED_TICKET, &origin, updated.version, &[change]);
     Ok(())
 }
 

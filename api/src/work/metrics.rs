@@ -12,15 +12,27 @@ pub enum WorkerKind {
     Outbox,
     /// The relay of the ticket event log to this node's streams.
     EventRelay,
+    /// The reader of the event log that carries a linked ticket's replies and status back to
+    /// its origin.
+    FlowBack,
 }
 
 impl WorkerKind {
+    /// Every kind: their series exist from the start, so `/metrics` keeps the same lines.
+    pub const ALL: [Self; 4] = [Self::Jobs, Self::Outbox, Self::EventRelay, Self::FlowBack];
+
+    /// Whether the kind reads the event log (and so has a lag).
+    pub fn reads_the_log(self) -> bool {
+        matches!(self, Self::EventRelay | Self::FlowBack)
+    }
+
     /// The `kind` label.
     pub fn as_str(self) -> &'static str {
         match self {
             WorkerKind::Jobs => "jobs",
             WorkerKind::Outbox => "outbox",
             WorkerKind::EventRelay => "event_relay",
+            WorkerKind::FlowBack => "flow_back",
         }
     }
 }
@@ -70,6 +82,16 @@ impl WorkMetrics {
             registry.register(Box::new(family.clone()))?;
         }
         registry.register(Box::new(retried.clone()))?;
+        for kind in WorkerKind::ALL {
+            let label = [kind.as_str()];
+            if kind.reads_the_log() {
+                lag.with_label_values(&label).set(0);
+            }
+            for family in [&queued, &in_flight, &dead] {
+                family.with_label_values(&label).set(0);
+            }
+            retried.with_label_values(&label).inc_by(0);
+        }
         Ok(Self {
             registry,
             queued,
@@ -87,6 +109,12 @@ impl WorkMetrics {
             .with_label_values(&[kind.as_str()])
             .set(in_flight);
         self.dead.with_label_values(&[kind.as_str()]).set(dead);
+    }
+
+    /// Counts an item a reader of the event log gave up on (the gauge only grows: such items
+    /// are not retried).
+    pub fn dead(&self, kind: WorkerKind) {
+        self.dead.with_label_values(&[kind.as_str()]).inc();
     }
 
     /// Counts a failed attempt that will be retried.
