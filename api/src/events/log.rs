@@ -103,15 +103,22 @@ impl LogReader {
         let gaps_may_fill = crate::backend::of(db).log_gaps_may_fill();
         if gaps_may_fill && let Some(gap) = self.gap {
             if snapshot_bound(db, "pg_snapshot_xmin").await? >= gap.horizon {
-                self.gap = None;
-                // Every holder of a seq below `gap.below` has ended: read on past them.
+                // Every holder of a seq below `gap.below` has ended: what is visible below it
+                // is read now, and what is still missing there was rolled back.
+                let reached = (rows.len() as u64) < limit
+                    || rows.last().is_some_and(|row| row.seq >= gap.below);
                 let mut taken = Vec::with_capacity(rows.len());
                 let mut rest = rows.into_iter().peekable();
                 while let Some(row) = rest.next_if(|row| row.seq < gap.below) {
                     self.position = row.seq;
                     taken.push(row);
                 }
-                taken.extend(self.contiguous(db, rest.collect()).await?);
+                if reached {
+                    // Nothing fills the rest of the gap: read on past it.
+                    self.gap = None;
+                    self.position = self.position.max(gap.below - 1);
+                    taken.extend(self.contiguous(db, rest.collect()).await?);
+                }
                 return Ok(taken);
             }
             return Ok(self.contiguous_until_gap(rows));
