@@ -109,10 +109,11 @@ curl -sN -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$APP_PORT/api/v1/ev
 STREAM_PID=$!
 PIDS+=($STREAM_PID)
 ( while :; do
-      curl -sf "http://127.0.0.1:$APP_PORT/metrics" |
-          awk '/^helpdesk_event_consumer_lag_entries\{consumer="event_relay"\}/ {print $2}'
+      curl -sf "http://127.0.0.1:$APP_PORT/metrics" > "$WORK/metrics.txt" || true
+      awk '/^helpdesk_event_consumer_lag_entries\{consumer="event_relay"\}/ {print $2}' "$WORK/metrics.txt" >> "$WORK/lag.txt"
+      awk '/^helpdesk_event_consumer_lag_entries\{consumer="flow_back"\}/ {print $2}' "$WORK/metrics.txt" >> "$WORK/lag-flow.txt"
       sleep 0.5
-  done ) > "$WORK/lag.txt" &
+  done ) &
 LAG_PID=$!
 PIDS+=($LAG_PID)
 wrk -t2 -c32 -d"$DURATION" --latency -s "$ROOT/api/benches/ticket.lua" -H "Authorization: Bearer $TOKEN" \
@@ -132,6 +133,8 @@ printf 'POST /api/v1/tickets:   %s req/s, p99 %s  = %s of baseline\n' "$(rps "$W
     "$(awk -v a="$(rps "$WORK/create.txt")" -v b="$(rps "$WORK/base-post.txt")" 'BEGIN { printf "%.1f%%", 100 * a / b }')"
 printf 'event relay lag:        max %s entries behind the log during creation (%s samples; one entry per ticket); the open stream got %s events\n' \
     "$(sort -n "$WORK/lag.txt" | tail -n1)" "$(wc -l < "$WORK/lag.txt")" "$(grep -c '^event: ticket.created' "$WORK/stream.txt")"
+printf 'flow-back reader lag:   max %s entries behind the log during creation (%s samples)\n' \
+    "$(sort -n "$WORK/lag-flow.txt" | tail -n1)" "$(wc -l < "$WORK/lag-flow.txt")"
 printf 'logins (50 conns):      %s req/s\n' "$(rps "$WORK/login.txt")"
 printf '/health during logins:  %s req/s, p99 %s\n' "$(rps "$WORK/health.txt")" "$(p99 "$WORK/health.txt")"
 printf 'peak RSS:               %s MiB after /me, %s MiB after logins (%s MiB resident then), %s MiB after ticket creation\n' \
