@@ -4,6 +4,8 @@
 //! outbox's delivery) live with their capability and take their rows through these rules.
 pub mod lease;
 pub mod metrics;
+pub mod queue;
 
-pub use lease::{Backoff, Lease, lease_until};
+pub use lease::{Backoff, Lease, last_error, lease_until};
 pub use metrics::{WorkMetrics, WorkerKind};
+pub use queue::{Claim, States};
