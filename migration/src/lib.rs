@@ -20,6 +20,7 @@ mod m20261201_000015_asymmetric_signing_keys;
 mod m20261201_000016_ticket_tenant_id_index;
 mod m20261202_000017_ticket_events;
 mod m20261202_000018_outbox_leases;
+mod m20261202_000020_job_attempts;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000016_ticket_tenant_id_index::Migration),
             Box::new(m20261202_000017_ticket_events::Migration),
             Box::new(m20261202_000018_outbox_leases::Migration),
+            Box::new(m20261202_000020_job_attempts::Migration),
         ]
     }
 }
