@@ -181,9 +181,21 @@ pub struct JobSettings {
     pub lease_secs: u64,
     /// How often the runner looks for jobs besides being woken by a new one on this node.
     pub poll_secs: u64,
+    /// Attempts that may fail in a row (a chunk's database error, say) before a job is
+    /// dead-lettered: `dead` with its remaining items pending and the last error kept, for an
+    /// admin to retry. A committed chunk starts the count again.
+    pub max_attempts: i32,
+    /// The first retry of a failed attempt waits this long; each next one twice as long (with
+    /// jitter), up to `max_backoff_secs`.
+    pub base_backoff_secs: u64,
+    /// The longest wait between attempts.
+    pub max_backoff_secs: u64,
     /// For tests: the runner stops after this many chunks as if the process died, leaving its
     /// lease in place.
     pub halt_after_chunks: Option<u32>,
+    /// For tests: the first this many chunk attempts of the node's runner fail with an internal
+    /// error just before they would commit (their writes are rolled back).
+    pub fail_chunks: Option<u32>,
 }
 
 impl Default for JobSettings {
@@ -193,7 +205,11 @@ impl Default for JobSettings {
             chunk_size: 500,
             lease_secs: 30,
             poll_secs: 3,
+            max_attempts: 5,
+            base_backoff_secs: 10,
+            max_backoff_secs: 600,
             halt_after_chunks: None,
+            fail_chunks: None,
         }
     }
 }

@@ -10,7 +10,8 @@ pub struct Model {
     pub tenant_id: Uuid,
     /// `ticket_bulk`.
     pub kind: String,
-    /// `queued`, `running`, `completed` or `failed`.
+    /// `queued`, `running`, `completed`, `failed` or `dead` (every attempt failed; an admin may
+    /// retry it).
     pub status: String,
     /// The request as JSON text (changes and reply), replayed when the job resumes.
     pub request: String,
@@ -24,7 +25,14 @@ pub struct Model {
     pub succeeded: i32,
     pub failed: i32,
     /// The node working the job holds it until then; a job whose lease ran out is resumed.
+    /// Without a token: a job whose attempt failed is not taken again before then (back-off).
     pub lease_until: Option<DateTimeUtc>,
+    /// The token of the lease that holds the job; every write of its runner matches it.
+    pub lease_token: Option<Uuid>,
+    /// Attempts that failed since the job last committed a chunk.
+    pub attempts: i32,
+    /// The last failed attempt's error (kept until the job completes).
+    pub last_error: Option<String>,
     pub created_at: DateTimeUtc,
     pub started_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,

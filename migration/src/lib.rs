@@ -21,6 +21,7 @@ mod m20261201_000016_ticket_tenant_id_index;
 mod m20261202_000017_ticket_events;
 mod m20261202_000018_outbox_leases;
 mod m20261202_000019_work_leases;
+mod m20261202_000020_job_attempts;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000017_ticket_events::Migration),
             Box::new(m20261202_000018_outbox_leases::Migration),
             Box::new(m20261202_000019_work_leases::Migration),
+            Box::new(m20261202_000020_job_attempts::Migration),
         ]
     }
 }

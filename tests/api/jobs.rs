@@ -793,3 +793,281 @@ async fn a_mass_reply_by_tag_answers_only_tickets_with_exactly_that_tag() {
     .await;
     assert!(replies(&app, uuid(&dash)).await.is_empty());
 }
+
+/// `n` tickets of the agent's tenant, each from its own requester `Student {i}`.
+async fn tickets_of(app: &TestApp, token: &str, n: usize) -> Vec<Value> {
+    let mut tickets = Vec::with_capacity(n);
+    for i in 0..n {
+        tickets.push(
+            new_ticket(
+                app,
+                token,
+                &format!("Exam {i}"),
+                &format!("Student {i}"),
+                &[],
+            )
+            .await,
+        );
+    }
+    tickets
+}
+
+/// Each ticket got exactly one reply, and the job's items are all `done` with distinct replies.
+async fn replied_once(app: &TestApp, tickets: &[Value]) {
+    let mut messages = HashSet::new();
+    for (n, ticket) in tickets.iter().enumerate() {
+        let sent = replies(app, uuid(ticket)).await;
+        assert_eq!(sent.len(), 1, "ticket {n}");
+        assert_eq!(outbox(app, uuid(ticket)).await.len(), 1, "ticket {n}");
+        messages.insert(sent[0].id);
+    }
+    let items = entity::job_item::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(items.len(), tickets.len());
+    assert!(items.iter().all(
+        |item| item.status == "done" && item.message_id.is_some_and(|m| messages.contains(&m))
+    ));
+}
+
+async fn metrics(app: &TestApp) -> String {
+    app.request(reqwest::Method::GET, "/metrics", None)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_failing_job_backs_off_on_the_clock_goes_dead_and_an_admin_retries_it() {
+    let app = spawn_app_with(|s| {
+        s.jobs.chunk_size = 2;
+        s.jobs.poll_secs = 1;
+        s.jobs.fail_chunks = Some(3);
+        s.jobs.max_attempts = 3;
+        s.jobs.base_backoff_secs = 60;
+        s.jobs.max_backoff_secs = 60;
+    })
+    .await;
+    let tree = app.tree().await;
+    let tickets = tickets_of(&app, &tree.agent_a, 5).await;
+    let ids: Vec<String> = tickets.iter().map(id).collect();
+    let job_id = accepted(
+        &app,
+        &tree.agent_a,
+        &json!({"ticket_ids": ids, "reply": {"body": "Your exam is reset, {{requester.name}}."}}),
+    )
+    .await;
+    let first = wait_for(&app, &tree.agent_a, &job_id, |job| job["attempts"] == 1).await;
+    assert_eq!(first["status"], "queued", "{first}");
+    assert_eq!(first["processed"], 0, "the failed chunk was rolled back");
+    assert!(
+        first["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("jobs.fail_chunks"),
+        "{first}"
+    );
+    // The next attempt waits for the back-off: a woken runner does nothing until the clock
+    // moves past it.
+    app.state.job_wakeup.notify_one();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let waiting = body(
+        app.get(&format!("/api/v1/jobs/{job_id}"), &tree.agent_a)
+            .await,
+    )
+    .await;
+    assert_eq!(waiting["attempts"], 1, "{waiting}");
+    for attempts in 2..=3 {
+        app.state.clock.advance(chrono::TimeDelta::seconds(61));
+        app.state.job_wakeup.notify_one();
+        wait_for(&app, &tree.agent_a, &job_id, |job| {
+            job["attempts"] == attempts
+        })
+        .await;
+    }
+    let dead = wait_for(&app, &tree.agent_a, &job_id, |job| job["status"] == "dead").await;
+    assert_eq!(dead["attempts"], 3);
+    assert_eq!(dead["processed"], 0);
+    assert!(dead["finished_at"].is_null());
+    assert!(
+        dead["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("jobs.fail_chunks"),
+        "{dead}"
+    );
+    let pending = entity::job_item::Entity::find()
+        .filter(entity::job_item::Column::Status.eq("pending"))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(pending, 5, "a dead job keeps its remaining items");
+    for ticket in &tickets {
+        assert!(replies(&app, uuid(ticket)).await.is_empty());
+    }
+    // A dead job stays dead, however long one waits.
+    app.state.clock.advance(chrono::TimeDelta::seconds(600));
+    app.state.job_wakeup.notify_one();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let still = body(
+        app.get(&format!("/api/v1/jobs/{job_id}"), &tree.agent_a)
+            .await,
+    )
+    .await;
+    assert_eq!(still["status"], "dead");
+
+    // Only an admin of the job's tenant may retry it.
+    let path = format!("/api/v1/jobs/{job_id}/retry");
+    let refused = app.post(&path, &tree.agent_a, &json!({})).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_problem(
+        app.post(&path, &tree.admin_b, &json!({})).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.post(
+            &format!("/api/v1/jobs/{}/retry", Uuid::now_v7()),
+            &tree.admin_a,
+            &json!({}),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let retried = app.post(&path, &tree.admin_a, &json!({})).await;
+    assert_eq!(retried.status(), StatusCode::OK);
+    let retried = body(retried).await;
+    assert_eq!(retried["status"], "queued");
+    assert_eq!(retried["attempts"], 0);
+    assert!(
+        retried["last_error"].is_string(),
+        "kept until the job completes"
+    );
+    let job = finished(&app, &tree.agent_a, &job_id).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(job["succeeded"], 5);
+    assert_eq!(job["attempts"], 0);
+    assert!(job["last_error"].is_null(), "{job}");
+    replied_once(&app, &tickets).await;
+    // A job that is not dead is not retried.
+    assert_problem(
+        app.post(&path, &tree.admin_a, &json!({})).await,
+        StatusCode::CONFLICT,
+        "not_retryable",
+    )
+    .await;
+    let metrics = metrics(&app).await;
+    assert!(
+        metrics.contains("helpdesk_work_retried_total{kind=\"jobs\"} 2"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_dead_job_shows_in_the_gauges() {
+    let app = spawn_app_with(|s| {
+        s.jobs.fail_chunks = Some(1);
+        s.jobs.max_attempts = 1;
+    })
+    .await;
+    let root = app.root().await;
+    let ticket = new_ticket(&app, &root, "Exam froze", "Ana", &[]).await;
+    let job_id = accepted(
+        &app,
+        &root,
+        &json!({"ticket_ids": [id(&ticket)], "reply": {"body": "Hello"}}),
+    )
+    .await;
+    wait_for(&app, &root, &job_id, |job| job["status"] == "dead").await;
+    for _ in 0..100 {
+        if metrics(&app)
+            .await
+            .contains("helpdesk_work_dead{kind=\"jobs\"} 1")
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no dead job in the gauges: {}", metrics(&app).await);
+}
+
+#[tokio::test]
+async fn two_live_nodes_racing_for_one_job_never_work_the_same_chunk() {
+    let app = spawn_app_with(|s| {
+        s.jobs.chunk_size = 1;
+        s.jobs.lease_secs = 1;
+        s.jobs.poll_secs = 1;
+    })
+    .await;
+    let other = app.second_node().await;
+    let root = app.root().await;
+    let tickets = tickets_of(&app, &root, 60).await;
+    let ids: Vec<String> = tickets.iter().map(id).collect();
+    // A long body, so that a chunk spends a while rendering before it writes.
+    let body = format!(
+        "<p>Your exam is reset, {{{{requester.name}}}}.</p>{}",
+        "<p>Open the <b>exam portal</b>, sign in again and resume where you left off.</p>"
+            .repeat(40)
+    );
+    let job_id: Uuid = accepted(
+        &app,
+        &root,
+        &json!({"ticket_ids": ids, "reply": {"body": body}}),
+    )
+    .await
+    .parse()
+    .unwrap();
+    // Whenever the job made progress, the clock of the node that is behind jumps two seconds
+    // ahead of the other's: every lease the other node writes (one second from its own time)
+    // has then run out for it. Woken, it takes the job if it was idle, often in the middle of
+    // the other node's chunk, whose commit the token then refuses; if it was the one working,
+    // the other node jumps ahead next time.
+    let nodes = [&app, &other];
+    let mut moved = [0_i64; 2];
+    let mut holders = HashSet::new();
+    let mut seen = -1;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let job = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job did not finish"
+        );
+        let row = entity::job::Entity::find_by_id(job_id)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        holders.extend(row.lease_token);
+        if !matches!(row.status.as_str(), "queued" | "running") {
+            break row;
+        }
+        if row.processed > seen {
+            seen = row.processed;
+            let behind = usize::from(moved[1] < moved[0]);
+            let by = moved[1 - behind] + 2 - moved[behind];
+            moved[behind] += by;
+            nodes[behind]
+                .state
+                .clock
+                .advance(chrono::TimeDelta::seconds(by));
+            nodes[behind].state.job_wakeup.notify_one();
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    assert_eq!(job.status, "completed", "{job:?}");
+    assert_eq!(job.processed, 60);
+    assert_eq!(job.succeeded, 60);
+    assert!(
+        holders.len() >= 3,
+        "the job changed hands again and again: {holders:?}"
+    );
+    replied_once(&app, &tickets).await;
+    assert_eq!(
+        entity::outbox::Entity::find().count(&app.db).await.unwrap(),
+        60
+    );
+}

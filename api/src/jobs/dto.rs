@@ -25,6 +25,9 @@ crate::http::api_enum::api_enum!(
         Completed => "completed",
         /// Stopped by an error that is not an item's own.
         Failed => "failed",
+        /// Every attempt failed (`last_error` says how the last one did); the remaining items
+        /// wait until an admin retries the job.
+        Dead => "dead",
     }
 );
 
@@ -118,7 +121,7 @@ pub struct JobDto {
     /// `ticket_bulk`.
     #[schema(value_type = JobKind)]
     pub kind: String,
-    /// `queued`, `running`, `completed` or `failed`.
+    /// `queued`, `running`, `completed`, `failed` or `dead`.
     #[schema(value_type = JobStatus)]
     pub status: String,
     /// Tickets in the job.
@@ -135,6 +138,12 @@ pub struct JobDto {
     pub started_at: Option<DateTime<Utc>>,
     /// Finished.
     pub finished_at: Option<DateTime<Utc>>,
+    /// Attempts that failed in a row (an error that is not an item's own, such as the
+    /// database's); a committed chunk starts the count again. A failed attempt is retried after
+    /// a back-off; after `jobs.max_attempts` the job is `dead`.
+    pub attempts: i32,
+    /// The last failed attempt's error, kept until the job completes.
+    pub last_error: Option<String>,
     /// The first failures, in request order.
     pub failures: Vec<JobFailure>,
     /// Failures not listed in `failures`.

@@ -1,7 +1,7 @@
 //! HTTP endpoints of bulk jobs.
 use super::dto::{BulkRequest, JobAccepted, JobDto};
 use super::service;
-use crate::auth::principal::{Authorized, TicketsRead, TicketsWrite};
+use crate::auth::principal::{Admin, Authorized, TicketsRead, TicketsWrite};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 use actix_web::http::header;
@@ -11,7 +11,9 @@ use uuid::Uuid;
 
 /// Registers the job endpoints.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(bulk_tickets).service(get_job);
+    cfg.service(bulk_tickets)
+        .service(get_job)
+        .service(retry_job);
 }
 
 /// Changes many tickets and/or replies to each of them, as a background job. The tickets are
@@ -69,5 +71,30 @@ async fn get_job(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let job = service::get(&state.db, &auth.scope, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(job))
+}
+
+/// Queues a dead job again: its attempts start from zero and the runner takes it at once,
+/// working the items it had not finished (its last error stays until it completes).
+#[utoipa::path(
+    tag = "jobs",
+    params(("id" = Uuid, Path, description = "Job id")),
+    responses(
+        (status = 200, description = "Queued again", body = JobDto),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Needs the admin permission", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such job in the caller's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The job is not dead (`not_retryable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin"]), ("api_key" = ["admin"]))
+)]
+#[post("/jobs/{id}/retry")]
+async fn retry_job(
+    state: web::Data<AppState>,
+    auth: Authorized<Admin>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let job = service::retry(&state.db, &auth.scope, id.into_inner()).await?;
+    state.job_wakeup.notify_one();
     Ok(HttpResponse::Ok().json(job))
 }

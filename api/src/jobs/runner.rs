@@ -1,39 +1,67 @@
-//! The background runner of bulk jobs, one per node. It claims a job whose lease is free with a
-//! conditional UPDATE, works its pending items in chunks (renewing the lease each chunk) and
-//! finishes it. Each chunk's replies (written by [`crate::tickets::change::post`], the same path
-//! as a single reply: messages, history, events, outbox rows, new versions) and the items'
-//! `done` marks commit in one transaction fenced by the lease, so a job resumed on another node
-//! after a crash never sends a reply twice.
+//! The background runner of bulk jobs, one per node, on the leased-worker facility of
+//! [`crate::work`]. It claims a job nobody holds with a lease (the candidate is picked
+//! `FOR UPDATE SKIP LOCKED` on PostgreSQL; on SQLite the conditional UPDATE decides), works its
+//! pending items in chunks (renewing the lease each chunk) and finishes it, releasing the lease.
+//! Every write of the runner to its job matches the lease's token, so a node that stalled past
+//! its lease and lost the job to another node writes nothing. Each chunk's replies (written by
+//! [`crate::tickets::change::post`], the same path as a single reply: messages, history, events,
+//! outbox rows, new versions) and the items' `done` marks commit in one transaction fenced by the
+//! token, so a job resumed on another node after a crash never sends a reply twice.
+//!
+//! An attempt that fails with an error that is not an item's own (the database's, say) is
+//! recorded in one fenced write: one more failed attempt, the error, the lease released and the
+//! job not taken again before its back-off (exponential, with jitter). After `jobs.max_attempts`
+//! failed attempts in a row the job is `dead`, its remaining items pending and its last error
+//! kept, until an admin retries it (`POST /jobs/{id}/retry`).
 use crate::error::ErrorCode;
-// Only `claim` and `renew` read or write the jobs table without a scope: they look for and hold
-// jobs of every tenant before any scope exists. Once a job is claimed, the job's own rows go
-// through a scope of its tenant and everything else through the scope of the job's actor.
+// Only `claim` reads or writes the jobs table without a scope: it looks for and holds jobs of
+// every tenant before any scope exists (as the gauges count them). Once a job is claimed, the
+// job's own rows go through a scope of its tenant and everything else through the scope of the
+// job's actor.
 
 use super::service::{self, StoredRequest};
 use crate::auth::principal::Principal;
+use crate::config::JobSettings;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::tickets::change::{self, Actor, Post};
 use crate::tickets::domain::MessageKind;
 use crate::tickets::dto::UpdateTicket;
+use crate::work::{Backoff, Claim, Lease, States, WorkerKind, last_error, lease_until};
 use chrono::{DateTime, Utc};
 use entity::{contact, job, job_item, ticket, ticket_message};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, QuerySelect, UpdateMany};
 use serde_json::json;
 use std::collections::HashMap;
 use std::time::Duration;
 use tenants::{Scope, Scoped, Why};
 use uuid::Uuid;
 
-const ACTIVE: [&str; 2] = ["queued", "running"];
 /// Rows per multi-row INSERT.
 const INSERT_ROWS: usize = 1000;
 
-/// Starts this node's runner.
+/// How the runner takes a job: the oldest queued or running one nobody holds. A job whose
+/// attempt failed has no token but a `lease_until`: it is not due before its back-off ends.
+const CLAIM: Claim = Claim {
+    set: "status = 'running', started_at = COALESCE(started_at, {now})",
+    due: "status IN ('queued', 'running')",
+    order: "created_at",
+};
+
+/// The job states the gauges count: waiting (or backing off), held, dead.
+const STATES: States = States {
+    queued: "queued",
+    in_flight: "running",
+    dead: "dead",
+};
+
+/// How often the gauges are counted.
+const COUNT_EVERY: Duration = Duration::from_secs(2);
+
+/// Starts this node's runner, and the counting of jobs for `/metrics`.
 pub fn spawn(state: AppState) {
+    tokio::spawn(gauges(state.clone()));
     tokio::spawn(run(state));
 }
 
@@ -45,28 +73,70 @@ enum Outcome {
     Halt,
 }
 
+/// This node's hold on the job it works.
+struct Hold {
+    /// The lease; its token fences every write.
+    lease: Lease,
+    /// Failed attempts in a row, as the job's row has them.
+    attempts: i32,
+}
+
+/// Fault injection for tests (`jobs.halt_after_chunks`, `jobs.fail_chunks`), counted on this
+/// node.
+#[derive(Debug, Default)]
+struct Faults {
+    /// Chunks committed.
+    committed: u32,
+    /// Chunk attempts failed on purpose.
+    failed: u32,
+}
+
+impl Faults {
+    /// Whether this chunk attempt fails on purpose.
+    fn fail_now(&mut self, settings: &JobSettings) -> bool {
+        let fail = settings.fail_chunks.is_some_and(|n| self.failed < n);
+        if fail {
+            self.failed += 1;
+        }
+        fail
+    }
+}
+
 async fn run(state: AppState) {
-    let poll = Duration::from_secs(Ord::max(state.settings.jobs.poll_secs, 1));
-    let mut chunks: u32 = 0;
+    let settings = state.settings.jobs.clone();
+    let poll = Duration::from_secs(Ord::max(settings.poll_secs, 1));
+    let backoff = Backoff::from_secs(settings.base_backoff_secs, settings.max_backoff_secs);
+    let mut faults = Faults::default();
     loop {
         loop {
-            match claim(&state.db, state.clock.now(), state.settings.jobs.lease_secs).await {
-                Ok(Some((found, lease))) => match work(&state, found, lease, &mut chunks).await {
-                    Ok(Outcome::Released) => {}
-                    Ok(Outcome::Halt) => {
-                        tracing::warn!("job runner halted (jobs.halt_after_chunks)");
-                        return;
-                    }
-                    Err(err) => {
-                        // The lease runs out and the job is resumed then.
-                        tracing::warn!(error = ?err, "a bulk job chunk failed; it will be retried");
-                        break;
-                    }
-                },
+            let now = state.clock.now();
+            let lease = Lease::new(now, settings.lease_secs);
+            let found = match claim(&state.db, now, lease).await {
+                Ok(Some(found)) => found,
                 Ok(None) => break,
                 Err(err) => {
                     tracing::warn!(error = ?err, "could not look for bulk jobs");
                     break;
+                }
+            };
+            tracing::debug!(job = %found.id, token = %lease.token, "took a bulk job");
+            let mut hold = Hold {
+                lease,
+                attempts: found.attempts,
+            };
+            match work(&state, &found, &mut hold, &mut faults).await {
+                Ok(Outcome::Released) => {}
+                Ok(Outcome::Halt) => {
+                    tracing::warn!("job runner halted (jobs.halt_after_chunks)");
+                    return;
+                }
+                Err(err) => {
+                    tracing::warn!(job = %found.id, error = ?err, "an attempt of a bulk job failed");
+                    if let Err(err) = failed(&state, &found, &hold, &err, backoff).await {
+                        // The lease runs out and the job is taken again then.
+                        tracing::warn!(job = %found.id, error = ?err, "could not record a failed attempt of a bulk job");
+                        break;
+                    }
                 }
             }
         }
@@ -77,61 +147,106 @@ async fn run(state: AppState) {
     }
 }
 
-fn claimable(now: DateTime<Utc>) -> Condition {
-    Condition::all().add(job::Column::Status.is_in(ACTIVE)).add(
-        Condition::any()
-            .add(job::Column::LeaseUntil.is_null())
-            .add(job::Column::LeaseUntil.lt(now)),
-    )
+/// Keeps this node's gauges of jobs current. Apart from the runner, which may work one job for
+/// a long time.
+async fn gauges(state: AppState) {
+    loop {
+        let counted = crate::work::queue::count::<job::Entity>(
+            &state.db,
+            &state.work,
+            WorkerKind::Jobs,
+            job::Column::Status,
+            STATES,
+        )
+        .await;
+        if let Err(err) = counted {
+            tracing::debug!(error = ?err, "could not count bulk jobs");
+        }
+        tokio::time::sleep(COUNT_EVERY).await;
+    }
 }
 
-/// Claims the oldest job nobody holds.
-#[allow(clippy::disallowed_methods)] // finds claimable jobs of every tenant
+/// Claims the oldest due job nobody holds, writing `lease` on it.
 async fn claim(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
-    lease_secs: u64,
-) -> Result<Option<(job::Model, DateTime<Utc>)>, ApiError> {
-    let candidates = job::Entity::find()
-        .filter(claimable(now))
-        .order_by_asc(job::Column::CreatedAt)
-        .limit(8)
-        .all(db)
-        .await?;
-    for found in candidates {
-        let lease = crate::work::lease_until(now, lease_secs);
-        let mut update = job::Entity::update_many()
-            .col_expr(job::Column::Status, Expr::value("running"))
-            .col_expr(job::Column::LeaseUntil, Expr::value(lease))
-            .filter(job::Column::Id.eq(found.id))
-            .filter(claimable(now));
-        if found.started_at.is_none() {
-            update = update.col_expr(job::Column::StartedAt, Expr::value(now));
-        }
-        if update.exec(db).await?.rows_affected == 1 {
-            return Ok(Some((found, lease)));
-        }
-    }
-    Ok(None)
+    lease: Lease,
+) -> Result<Option<job::Model>, sea_orm::DbErr> {
+    let taken = crate::work::queue::claim::<job::Entity>(db, CLAIM, now, lease, 1).await?;
+    Ok(taken.into_iter().next())
 }
 
-/// Extends the lease if this node still holds it.
-#[allow(clippy::disallowed_methods)] // lease bookkeeping by job id, as in `claim`
+/// An update of the job this node holds: through a scope of the job's tenant, and fenced by
+/// the lease's token (it matches nothing once another node took the job).
+fn held(found: &job::Model, lease: Lease) -> UpdateMany<job::Entity> {
+    let own = Scope::for_tenant_work(found.tenant_id, Why::JobBookkeeping);
+    job::Entity::scoped_update(&own)
+        .filter(job::Column::Id.eq(found.id))
+        .filter(job::Column::LeaseToken.eq(lease.token))
+}
+
+/// Releases the lease: no token, and `lease_until` is when the job may be taken again (`None`:
+/// at once, or never for a job that is no longer active).
+fn released(
+    update: UpdateMany<job::Entity>,
+    not_before: Option<DateTime<Utc>>,
+) -> UpdateMany<job::Entity> {
+    update
+        .col_expr(job::Column::LeaseUntil, Expr::value(not_before))
+        .col_expr(job::Column::LeaseToken, Expr::value(Option::<Uuid>::None))
+}
+
+/// Extends the lease if this node still holds the job.
 async fn renew(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
-    id: Uuid,
-    lease: DateTime<Utc>,
+    found: &job::Model,
+    lease: Lease,
     secs: u64,
-) -> Result<Option<DateTime<Utc>>, ApiError> {
-    let next = crate::work::lease_until(now, secs);
-    let renewed = job::Entity::update_many()
-        .col_expr(job::Column::LeaseUntil, Expr::value(next))
-        .filter(job::Column::Id.eq(id))
-        .filter(job::Column::LeaseUntil.eq(lease))
+) -> Result<Option<Lease>, ApiError> {
+    let next = Lease {
+        until: lease_until(now, secs),
+        ..lease
+    };
+    let renewed = held(found, lease)
+        .col_expr(job::Column::LeaseUntil, Expr::value(next.until))
         .exec(db)
         .await?;
     Ok((renewed.rows_affected == 1).then_some(next))
+}
+
+/// Records a failed attempt of the job this node holds, in one fenced write: one more failed
+/// attempt and its error; the lease released and the job not taken again before its back-off,
+/// or `dead` (its remaining items pending) once `jobs.max_attempts` attempts failed in a row.
+async fn failed(
+    state: &AppState,
+    found: &job::Model,
+    hold: &Hold,
+    err: &ApiError,
+    backoff: Backoff,
+) -> Result<(), sea_orm::DbErr> {
+    let now = state.clock.now();
+    let attempts = hold.attempts.saturating_add(1);
+    let dead = attempts >= state.settings.jobs.max_attempts;
+    let (status, not_before) = if dead {
+        ("dead", None)
+    } else {
+        ("queued", Some(backoff.next_attempt(now, attempts)))
+    };
+    let written = released(held(found, hold.lease), not_before)
+        .col_expr(job::Column::Status, Expr::value(status))
+        .col_expr(job::Column::Attempts, Expr::value(attempts))
+        .col_expr(job::Column::LastError, Expr::value(last_error(err)))
+        .exec(&state.db)
+        .await?;
+    if written.rows_affected == 0 {
+        tracing::warn!(job = %found.id, "lost the lease on a bulk job; another node owns it");
+    } else if dead {
+        tracing::warn!(job = %found.id, attempts, "a bulk job is dead after its last attempt");
+    } else {
+        state.work.retried(WorkerKind::Jobs);
+    }
+    Ok(())
 }
 
 /// Ends a job this node holds: `completed`, or `failed` with its remaining items failed.
@@ -139,12 +254,11 @@ async fn finish(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
     found: &job::Model,
-    lease: DateTime<Utc>,
+    lease: Lease,
     failure: Option<&ApiError>,
 ) -> Result<(), ApiError> {
     let txn = crate::backend::begin(db).await?;
-    let own = Scope::for_tenant_work(found.tenant_id, Why::JobBookkeeping);
-    let mut update = job::Entity::scoped_update(&own)
+    let mut update = released(held(found, lease), None)
         .col_expr(
             job::Column::Status,
             Expr::value(if failure.is_some() {
@@ -153,13 +267,7 @@ async fn finish(
                 "completed"
             }),
         )
-        .col_expr(
-            job::Column::LeaseUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(job::Column::FinishedAt, Expr::value(now))
-        .filter(job::Column::Id.eq(found.id))
-        .filter(job::Column::LeaseUntil.eq(lease));
+        .col_expr(job::Column::FinishedAt, Expr::value(now));
     if let Some(err) = failure {
         let items = Scope::for_tenant_work(found.tenant_id, Why::JobBookkeeping);
         let rest = job_item::Entity::scoped_update(&items)
@@ -180,6 +288,9 @@ async fn finish(
                 Expr::col(job::Column::Processed).add(n),
             )
             .col_expr(job::Column::Failed, Expr::col(job::Column::Failed).add(n));
+    } else {
+        // Done: an error of an earlier attempt no longer says anything about the job.
+        update = update.col_expr(job::Column::LastError, Expr::value(Option::<String>::None));
     }
     if update.exec(&txn).await?.rows_affected == 1 {
         txn.commit().await?;
@@ -189,9 +300,9 @@ async fn finish(
 
 async fn work(
     state: &AppState,
-    found: job::Model,
-    mut lease: DateTime<Utc>,
-    chunks: &mut u32,
+    found: &job::Model,
+    hold: &mut Hold,
+    faults: &mut Faults,
 ) -> Result<Outcome, ApiError> {
     let db = &state.db;
     let settings = &state.settings.jobs;
@@ -199,15 +310,15 @@ async fn work(
         Ok(stored) => stored,
         Err(err) => {
             let err = ApiError::Internal(anyhow::anyhow!("unreadable job request: {err}"));
-            finish(db, state.clock.now(), &found, lease, Some(&err)).await?;
+            finish(db, state.clock.now(), found, hold.lease, Some(&err)).await?;
             return Ok(Outcome::Released);
         }
     };
-    let principal = match service::principal_of(state, &found, &stored).await {
+    let principal = match service::principal_of(state, found, &stored).await {
         Ok(principal) => principal,
         Err(ApiError::Internal(err)) => return Err(ApiError::Internal(err)),
         Err(err) => {
-            finish(db, state.clock.now(), &found, lease, Some(&err)).await?;
+            finish(db, state.clock.now(), found, hold.lease, Some(&err)).await?;
             return Ok(Outcome::Released);
         }
     };
@@ -221,19 +332,31 @@ async fn work(
             .all(db)
             .await?;
         if items.is_empty() {
-            finish(db, state.clock.now(), &found, lease, None).await?;
+            finish(db, state.clock.now(), found, hold.lease, None).await?;
             return Ok(Outcome::Released);
         }
-        if !chunk(state, &found, &principal, &stored, &items, lease).await? {
+        let fail = faults.fail_now(settings);
+        if !chunk(state, found, &principal, &stored, &items, hold, fail).await? {
             return Ok(Outcome::Released);
         }
-        *chunks += 1;
-        if settings.halt_after_chunks == Some(*chunks) {
+        faults.committed += 1;
+        if settings.halt_after_chunks == Some(faults.committed) {
             return Ok(Outcome::Halt);
         }
-        match renew(db, state.clock.now(), found.id, lease, settings.lease_secs).await? {
-            Some(next) => lease = next,
-            None => return Ok(Outcome::Released),
+        match renew(
+            db,
+            state.clock.now(),
+            found,
+            hold.lease,
+            settings.lease_secs,
+        )
+        .await?
+        {
+            Some(next) => hold.lease = next,
+            None => {
+                tracing::debug!(job = %found.id, token = %hold.lease.token, "lost the lease on a bulk job");
+                return Ok(Outcome::Released);
+            }
         }
     }
 }
@@ -306,14 +429,17 @@ async fn apply_changes(
 }
 
 /// Works one chunk. Returns `false` when the lease was lost (nothing of the chunk's replies
-/// is then written; another node owns the job).
+/// is then written; another node owns the job). With `fail` (fault injection,
+/// `jobs.fail_chunks`) the chunk's transaction is rolled back just before it would commit and
+/// the attempt fails with an internal error.
 async fn chunk(
     state: &AppState,
     found: &job::Model,
     principal: &Principal,
     stored: &StoredRequest,
     items: &[job_item::Model],
-    lease: DateTime<Utc>,
+    hold: &mut Hold,
+    fail: bool,
 ) -> Result<bool, ApiError> {
     let db = &state.db;
     let scope = &principal.scope;
@@ -453,7 +579,7 @@ async fn chunk(
     }
     let succeeded = i32::try_from(done.len()).unwrap_or(i32::MAX);
     let failed = i32::try_from(failures.len()).unwrap_or(i32::MAX);
-    let counted = job::Entity::scoped_update(&items_scope)
+    let counted = held(found, hold.lease)
         .col_expr(
             job::Column::Processed,
             Expr::col(job::Column::Processed).add(succeeded + failed),
@@ -466,15 +592,23 @@ async fn chunk(
             job::Column::Failed,
             Expr::col(job::Column::Failed).add(failed),
         )
-        .filter(job::Column::Id.eq(found.id))
-        .filter(job::Column::LeaseUntil.eq(lease))
+        // Progress: the count of failed attempts starts again.
+        .col_expr(job::Column::Attempts, Expr::value(0))
         .exec(&txn)
         .await?;
     // Someone else worked these items, or the lease passed to another node: write nothing.
     if counted.rows_affected != 1 || marked != items.len() as u64 {
         txn.rollback().await?;
+        tracing::debug!(job = %found.id, token = %hold.lease.token, "lost the lease on a bulk job; its chunk is rolled back");
         return Ok(false);
     }
+    if fail {
+        txn.rollback().await?;
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "a chunk failed on purpose (jobs.fail_chunks)"
+        )));
+    }
     txn.commit().await?;
+    hold.attempts = 0;
     Ok(true)
 }

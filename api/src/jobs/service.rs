@@ -8,7 +8,9 @@ use crate::http::pagination::PageRequest;
 use crate::state::AppState;
 use crate::tickets::criteria::{TicketCriteria, nested};
 use crate::tickets::html::Markup;
+use chrono::{DateTime, Utc};
 use entity::{api_key, group, job, job_item, ticket, user};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, Insert, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
     TransactionTrait,
@@ -308,6 +310,9 @@ pub async fn accept(
         succeeded: 0,
         failed: not_found,
         lease_until: None,
+        lease_token: None,
+        attempts: 0,
+        last_error: None,
         created_at: now,
         started_at: None,
         finished_at: None,
@@ -380,9 +385,43 @@ pub async fn get(db: &impl ConnectionTrait, scope: &Scope, id: Uuid) -> Result<J
         created_at: found.created_at,
         started_at: found.started_at,
         finished_at: found.finished_at,
+        attempts: found.attempts,
+        last_error: found.last_error,
         failures,
         more_failures: (found.failed - listed).max(0),
     })
+}
+
+/// Queues a dead job again: no failed attempts, due now; its last error stays until it
+/// completes. The caller wakes this node's runner.
+///
+/// # Errors
+/// 404 outside the scope, 409 `not_retryable` for a job that is not dead (it is on its way,
+/// or finished).
+pub async fn retry(db: &impl ConnectionTrait, scope: &Scope, id: Uuid) -> Result<JobDto, ApiError> {
+    let found = job::Entity::scoped_by_id(scope, id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("job"))?;
+    let retried = job::Entity::scoped_update(scope)
+        .col_expr(job::Column::Status, Expr::value("queued"))
+        .col_expr(job::Column::Attempts, Expr::value(0))
+        .col_expr(
+            job::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(job::Column::LeaseToken, Expr::value(Option::<Uuid>::None))
+        .filter(job::Column::Id.eq(found.id))
+        .filter(job::Column::Status.eq("dead"))
+        .exec(db)
+        .await?;
+    if retried.rows_affected == 0 {
+        return Err(ApiError::conflict(
+            ErrorCode::NotRetryable,
+            "only a dead job can be retried",
+        ));
+    }
+    get(db, scope, found.id).await
 }
 
 /// The principal a job acts as: its creator, with the scopes and reach of the request that

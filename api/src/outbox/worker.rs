@@ -10,14 +10,11 @@ use super::domain::DeliveryStatus;
 use super::email::Relay;
 use crate::config::DeliverySettings;
 use crate::state::AppState;
-use crate::work::{Backoff, Lease, WorkerKind};
-use chrono::{DateTime, TimeDelta, Utc};
+use crate::work::{Backoff, Claim, Lease, States, WorkerKind};
+use chrono::{DateTime, Utc};
 use entity::outbox;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    Statement,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, DatabaseTransaction, QueryFilter};
 use std::time::{Duration, Instant};
 use tenants::{Scope, Scoped, Why};
 
@@ -67,10 +64,7 @@ pub fn spawn(state: AppState) -> anyhow::Result<()> {
 
 async fn run(state: AppState, channels: Channels, settings: DeliverySettings) {
     let poll = Duration::from_millis(settings.poll_millis.max(10));
-    let backoff = Backoff {
-        base: TimeDelta::seconds(i64::try_from(settings.base_backoff_secs).unwrap_or(10)),
-        max: TimeDelta::seconds(i64::try_from(settings.max_backoff_secs).unwrap_or(3600)),
-    };
+    let backoff = Backoff::from_secs(settings.base_backoff_secs, settings.max_backoff_secs);
     let mut counted = Instant::now() - Duration::from_secs(60);
     loop {
         let now = state.clock.now();
@@ -113,48 +107,24 @@ async fn run(state: AppState, channels: Channels, settings: DeliverySettings) {
     }
 }
 
+/// How the worker takes rows: due ones in `queued` (or `sending` under a lease that ran out),
+/// counting the attempt.
+const CLAIM: Claim = Claim {
+    set: "status = 'sending', attempts = attempts + 1",
+    due: "status IN ('queued', 'sending') AND next_attempt_at <= {now}",
+    order: "next_attempt_at",
+};
+
 /// Takes up to `batch` due rows nobody holds, writing `lease` on them and counting the attempt.
 /// Rows of every tenant: the worker delivers for all of them, and each outcome is written
 /// through a scope of the row's own tenant.
-#[allow(clippy::disallowed_methods)] // the worker takes due rows of every tenant
 async fn claim(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
     lease: Lease,
     batch: u64,
 ) -> Result<Vec<outbox::Model>, sea_orm::DbErr> {
-    let backend = crate::backend::of(db);
-    let p = |n| backend.parameter(n);
-    let due = format!(
-        "status IN ('queued', 'sending') AND next_attempt_at <= {now} \
-         AND (lease_until IS NULL OR lease_until < {now})",
-        now = p(3)
-    );
-    let sql = format!(
-        "UPDATE outbox SET status = 'sending', lease_until = {until}, lease_token = {token}, \
-         attempts = attempts + 1 \
-         WHERE id IN (SELECT id FROM outbox WHERE {due} ORDER BY next_attempt_at LIMIT {limit}{skip}) \
-         AND {due} RETURNING *",
-        until = p(1),
-        token = p(2),
-        limit = p(4),
-        skip = backend.skip_locked(),
-    );
-    let limit = i64::try_from(batch).unwrap_or(50);
-    let values: Vec<sea_orm::Value> = vec![
-        lease.until.into(),
-        lease.token.into(),
-        now.into(),
-        limit.into(),
-    ];
-    outbox::Entity::find()
-        .from_raw_sql(Statement::from_sql_and_values(
-            db.get_database_backend(),
-            sql,
-            values,
-        ))
-        .all(db)
-        .await
+    crate::work::queue::claim::<outbox::Entity>(db, CLAIM, now, lease, batch).await
 }
 
 /// Writes the outcomes of a batch in one transaction.
@@ -235,17 +205,18 @@ async fn record(
 }
 
 /// Updates the outbox's gauges: queued, in flight, dead.
-#[allow(clippy::disallowed_methods)] // counts of every tenant's rows, for this node's metrics
 async fn count(state: &AppState) -> Result<(), sea_orm::DbErr> {
-    let by = |status: DeliveryStatus| {
-        outbox::Entity::find().filter(outbox::Column::Status.eq(status.as_str()))
+    let states = States {
+        queued: DeliveryStatus::Queued.as_str(),
+        in_flight: DeliveryStatus::Sending.as_str(),
+        dead: DeliveryStatus::Dead.as_str(),
     };
-    let queued = by(DeliveryStatus::Queued).count(&state.db).await?;
-    let sending = by(DeliveryStatus::Sending).count(&state.db).await?;
-    let dead = by(DeliveryStatus::Dead).count(&state.db).await?;
-    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    state
-        .work
-        .set_counts(WorkerKind::Outbox, n(queued), n(sending), n(dead));
-    Ok(())
+    crate::work::queue::count::<outbox::Entity>(
+        &state.db,
+        &state.work,
+        WorkerKind::Outbox,
+        outbox::Column::Status,
+        states,
+    )
+    .await
 }

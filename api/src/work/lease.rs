@@ -51,6 +51,17 @@ pub struct Backoff {
 }
 
 impl Backoff {
+    /// A back-off from settings given in seconds.
+    pub fn from_secs(base: u64, max: u64) -> Self {
+        let secs = |s: u64| {
+            TimeDelta::try_seconds(i64::try_from(s).unwrap_or(i64::MAX)).unwrap_or(TimeDelta::MAX)
+        };
+        Self {
+            base: secs(base),
+            max: secs(max),
+        }
+    }
+
     /// The wait after `failed` attempts (at least 1), before jitter.
     pub fn ceiling(&self, failed: i32) -> TimeDelta {
         let exponent = u32::try_from(failed.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
@@ -64,6 +75,19 @@ impl Backoff {
         let ceiling = self.ceiling(failed).num_milliseconds().max(1);
         let wait = rand::rng().random_range(ceiling / 2..=ceiling);
         lease_until(now + TimeDelta::milliseconds(wait), 0)
+    }
+}
+
+/// Most characters of an error a row keeps.
+pub const LAST_ERROR_CHARS: usize = 1000;
+
+/// The text of an error as a row keeps it (`last_error`): its first [`LAST_ERROR_CHARS`]
+/// characters, whole characters only.
+pub fn last_error(err: &impl std::fmt::Display) -> String {
+    let text = format!("{err:#}");
+    match text.char_indices().nth(LAST_ERROR_CHARS) {
+        Some((end, _)) => text[..end].to_owned(),
+        None => text,
     }
 }
 
@@ -109,5 +133,14 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_kept_error_is_bounded_to_whole_characters() {
+        let long = "é".repeat(LAST_ERROR_CHARS + 10);
+        let kept = last_error(&long);
+        assert_eq!(kept.chars().count(), LAST_ERROR_CHARS);
+        assert!(kept.chars().all(|c| c == 'é'));
+        assert_eq!(last_error(&"short"), "short");
     }
 }

@@ -7,6 +7,8 @@
 pub mod lease;
 pub mod metrics;
 pub mod named;
+pub mod queue;
 
-pub use lease::{Backoff, Lease, lease_until};
+pub use lease::{Backoff, Lease, last_error, lease_until};
 pub use metrics::{WorkMetrics, WorkerKind};
+pub use queue::{Claim, States};
