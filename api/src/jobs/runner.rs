@@ -218,6 +218,7 @@ async fn renew(
 /// Records a failed attempt of the job this node holds, in one fenced write: one more failed
 /// attempt and its error; the lease released and the job not taken again before its back-off,
 /// or `dead` (its remaining items pending) once `jobs.max_attempts` attempts failed in a row.
+/// The cause of an internal error goes to the log; the job shows which attempt failed.
 async fn failed(
     state: &AppState,
     found: &job::Model,
@@ -236,7 +237,10 @@ async fn failed(
     let written = released(held(found, hold.lease), not_before)
         .col_expr(job::Column::Status, Expr::value(status))
         .col_expr(job::Column::Attempts, Expr::value(attempts))
-        .col_expr(job::Column::LastError, Expr::value(last_error(err)))
+        .col_expr(
+            job::Column::LastError,
+            Expr::value(shown_error(found, attempts, err)),
+        )
         .exec(&state.db)
         .await?;
     if written.rows_affected == 0 {
@@ -611,4 +615,16 @@ async fn chunk(
     txn.commit().await?;
     hold.attempts = 0;
     Ok(true)
+}
+
+/// What a job shows of a failed attempt: a refusal as it is; an internal error (a database
+/// message, say) only as such, its cause logged with the job and attempt, as a 500 would be.
+fn shown_error(found: &job::Model, attempts: i32, err: &ApiError) -> String {
+    match err {
+        ApiError::Internal(cause) => {
+            tracing::error!(job = %found.id, attempts, error = ?cause, "a bulk job's attempt failed");
+            format!("internal error in attempt {attempts}; the cause is in the server log")
+        }
+        refused => last_error(refused),
+    }
 }
