@@ -50,11 +50,11 @@ impl Consumer {
         self,
         txn: &sea_orm::DatabaseTransaction,
         state: &AppState,
-        entry: &ticket_event::Model,
+        entries: &[ticket_event::Model],
     ) -> Result<(), ApiError> {
         match self {
             Self::FlowBack => {
-                crate::tickets::change::flow_back(txn, entry, state.clock.now()).await
+                crate::tickets::change::flow_back(txn, entries, state.clock.now()).await
             }
         }
     }
@@ -218,9 +218,7 @@ async fn apply(
     halt: bool,
 ) -> Result<Applied, ApiError> {
     let txn = crate::backend::begin(&state.db).await?;
-    for entry in entries {
-        consumer.handle(&txn, state, entry).await?;
-    }
+    consumer.handle(&txn, state, entries).await?;
     if halt {
         // The node "dies" before the commit: the batch's effects go with the transaction.
         txn.rollback().await?;

@@ -40,6 +40,8 @@ use uuid::Uuid;
 
 /// Rows per multi-row INSERT.
 const INSERT_ROWS: usize = 1000;
+/// Items marked by one UPDATE whose message column is a CASE on the item's id.
+const CASE_ROWS: usize = 250;
 
 /// How the runner takes a job: the oldest queued or running one nobody holds. A job whose
 /// attempt failed has no token but a `lease_until`: it is not due before its back-off ends.
@@ -560,11 +562,28 @@ async fn chunk(
             .await?
             .rows_affected;
     }
-    for (id, message) in done.iter().filter(|(_, message)| message.is_some()) {
+    // Items answered by a reply name their message: one UPDATE per slice of the chunk, each
+    // item's message picked by a CASE on its id (not one statement per item).
+    let answered: Vec<(Uuid, Uuid)> = done
+        .iter()
+        .filter_map(|(id, message)| message.map(|m| (*id, m)))
+        .collect();
+    for slice in answered.chunks(CASE_ROWS) {
+        let Some(((first_id, first_message), rest)) = slice.split_first() else {
+            continue;
+        };
+        let mut messages = Expr::case(
+            job_item::Column::Id.eq(*first_id),
+            Expr::value(*first_message),
+        );
+        for (id, message) in rest {
+            messages = messages.case(job_item::Column::Id.eq(*id), Expr::value(*message));
+        }
+        let ids: Vec<Uuid> = slice.iter().map(|(id, _)| *id).collect();
         marked += job_item::Entity::scoped_update(&items_scope)
             .col_expr(job_item::Column::Status, Expr::value("done"))
-            .col_expr(job_item::Column::MessageId, Expr::value(*message))
-            .filter(job_item::Column::Id.eq(*id))
+            .col_expr(job_item::Column::MessageId, messages.into())
+            .filter(job_item::Column::Id.is_in(ids))
             .filter(job_item::Column::Status.eq("pending"))
             .exec(&txn)
             .await?

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use entity::outbox;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, DatabaseTransaction, QueryFilter};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tenants::{Scope, Scoped, Why};
 
@@ -136,10 +137,53 @@ async fn record_all(
     backoff: Backoff,
 ) -> Result<(), sea_orm::DbErr> {
     let txn = crate::backend::begin(&state.db).await?;
+    // Rows that failed for good for the same reason (a channel that is not configured fails a
+    // whole mass reply alike) are written together, one statement per tenant and reason.
+    let mut refused: HashMap<(uuid::Uuid, String), Vec<uuid::Uuid>> = HashMap::new();
     for (row, outcome) in outcomes {
-        record(state, &txn, &row, lease, outcome, settings, backoff).await?;
+        match outcome {
+            Err(Failure::Permanent(reason)) => {
+                refused
+                    .entry((row.tenant_id, reason))
+                    .or_default()
+                    .push(row.id);
+            }
+            outcome => record(state, &txn, &row, lease, outcome, settings, backoff).await?,
+        }
+    }
+    for ((tenant, reason), ids) in refused {
+        let scope = Scope::for_tenant_work(tenant, Why::Delivery);
+        let written = released(&scope, lease)
+            .col_expr(outbox::Column::LastError, Expr::value(reason))
+            .col_expr(
+                outbox::Column::Status,
+                Expr::value(DeliveryStatus::Failed.as_str()),
+            )
+            .filter(outbox::Column::Id.is_in(ids.clone()))
+            .exec(&txn)
+            .await?;
+        if written.rows_affected < ids.len() as u64 {
+            tracing::warn!(
+                lost = ids.len() as u64 - written.rows_affected,
+                "lost the lease on deliveries; another node owns them"
+            );
+        }
     }
     txn.commit().await
+}
+
+/// An UPDATE that releases rows this worker holds (its lease token) in `scope`.
+fn released(scope: &Scope, lease: Lease) -> sea_orm::UpdateMany<outbox::Entity> {
+    outbox::Entity::scoped_update(scope)
+        .col_expr(
+            outbox::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            outbox::Column::LeaseToken,
+            Expr::value(Option::<uuid::Uuid>::None),
+        )
+        .filter(outbox::Column::LeaseToken.eq(lease.token))
 }
 
 /// Writes the outcome of one attempt, if this worker still holds the row.
@@ -154,17 +198,7 @@ async fn record(
 ) -> Result<(), sea_orm::DbErr> {
     let now = state.clock.now();
     let scope = Scope::for_tenant_work(row.tenant_id, Why::Delivery);
-    let mut update = outbox::Entity::scoped_update(&scope)
-        .col_expr(
-            outbox::Column::LeaseUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(
-            outbox::Column::LeaseToken,
-            Expr::value(Option::<uuid::Uuid>::None),
-        )
-        .filter(outbox::Column::Id.eq(row.id))
-        .filter(outbox::Column::LeaseToken.eq(lease.token));
+    let mut update = released(&scope, lease).filter(outbox::Column::Id.eq(row.id));
     let status = match outcome {
         Ok(provider_id) => {
             update = update

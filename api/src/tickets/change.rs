@@ -984,12 +984,14 @@ pub async fn hand_on(
 
 // --- Flow-back from linked tickets ----------------------------------------------------------
 
-/// Carries what one event of a linked ticket reports to its origin, in the transaction of the
-/// flow-back reader of the event log (which stores its position in the same transaction): a
-/// public reply becomes a private note on the origin, a new status the origin's status. Any
-/// other event, or an event of a ticket that is not linked, changes nothing.
+/// Carries what a batch of log entries reports from linked tickets to their origins, in the
+/// transaction of the flow-back reader of the event log (which stores its position in the same
+/// transaction): a public reply on a linked ticket becomes a private note on its origin, a new
+/// status the origin's status. Entries of other kinds, and entries of tickets that are not
+/// linked, change nothing; the linked tickets among the entries are found with one query per
+/// tenant, so a mass reply's ten thousand entries cost a few lookups.
 ///
-/// The origin's own status change is an event too, which the reader handles in turn: a
+/// The origin's own status change is an entry too, which the reader handles in turn: a
 /// client's ticket escalated to its partner and on to the platform follows the platform's
 /// status one hop at a time. The climb stops at a ticket that is not linked, at an origin that
 /// was merged away and at an origin already in that status.
@@ -998,48 +1000,72 @@ pub async fn hand_on(
 /// Fails when the database does.
 pub async fn flow_back(
     txn: &DatabaseTransaction,
-    entry: &ticket_event::Model,
+    entries: &[ticket_event::Model],
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    let data: Value = serde_json::from_str(&entry.data).unwrap_or_default();
-    let text = |name: &str| data.get(name).and_then(Value::as_str).map(str::to_owned);
-    let wanted = match entry.kind.as_str() {
-        "message_added" if text("kind").as_deref() == Some("reply") => true,
-        "status_changed" => true,
-        _ => false,
-    };
-    if !wanted {
+    let wanted: Vec<(&ticket_event::Model, Value)> = entries
+        .iter()
+        .filter_map(|entry| {
+            let data: Value = serde_json::from_str(&entry.data).unwrap_or_default();
+            let reply = entry.kind == "message_added"
+                && data.get("kind").and_then(Value::as_str) == Some("reply");
+            (reply || entry.kind == "status_changed").then_some((entry, data))
+        })
+        .collect();
+    if wanted.is_empty() {
         return Ok(());
     }
-    let linked_scope = Scope::for_tenant_work(entry.tenant_id, Why::LinkedTicketReport);
-    let Some(linked) = ticket::Entity::scoped_by_id(&linked_scope, entry.ticket_id)
-        .one(txn)
-        .await?
-    else {
-        return Ok(());
-    };
-    if linked.origin_ticket_id.is_none() {
+    let mut by_tenant: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for (entry, _) in &wanted {
+        by_tenant
+            .entry(entry.tenant_id)
+            .or_default()
+            .push(entry.ticket_id);
+    }
+    let mut linked: HashMap<Uuid, ticket::Model> = HashMap::new();
+    for (tenant, ids) in by_tenant {
+        let scope = Scope::for_tenant_work(tenant, Why::LinkedTicketReport);
+        for chunk in ids.chunks(CHUNK) {
+            let found = ticket::Entity::scoped(&scope)
+                .filter(ticket::Column::Id.is_in(chunk.to_vec()))
+                .filter(ticket::Column::OriginTicketId.is_not_null())
+                .all(txn)
+                .await?;
+            linked.extend(found.into_iter().map(|t| (t.id, t)));
+        }
+    }
+    if linked.is_empty() {
         return Ok(());
     }
     let mut log = Log::new(now);
-    if entry.kind == "status_changed" {
-        let new = data.get("new").cloned().unwrap_or_default();
-        let Ok(status) = serde_json::from_value::<TicketStatus>(new) else {
-            return Ok(());
+    for (entry, data) in wanted {
+        // The ticket as it is now, with the origin it had when the batch began (a link is
+        // never moved).
+        let Some(ticket) = linked.get(&entry.ticket_id) else {
+            continue;
         };
-        flow_status_back(txn, &mut log, &linked, status).await?;
-    } else {
-        let Some(message_id) = text("message_id").and_then(|id| Uuid::parse_str(&id).ok()) else {
-            return Ok(());
+        if entry.kind == "status_changed" {
+            let new = data.get("new").cloned().unwrap_or_default();
+            if let Ok(status) = serde_json::from_value::<TicketStatus>(new) {
+                flow_status_back(txn, &mut log, ticket, status).await?;
+            }
+            continue;
+        }
+        let Some(message_id) = data
+            .get("message_id")
+            .and_then(Value::as_str)
+            .and_then(|id| Uuid::parse_str(id).ok())
+        else {
+            continue;
         };
-        let Some(message) = ticket_message::Entity::scoped_by_id(&linked_scope, message_id)
+        let scope = Scope::for_tenant_work(entry.tenant_id, Why::LinkedTicketReport);
+        // A reply erased since has nothing left to carry.
+        if let Some(message) = ticket_message::Entity::scoped_by_id(&scope, message_id)
             .one(txn)
             .await?
-        else {
-            // Erased since: nothing is left to carry.
-            return Ok(());
-        };
-        flow_reply_back(txn, &mut log, &linked, &message).await?;
+        {
+            flow_reply_back(txn, &mut log, ticket, &message).await?;
+        }
     }
     log.write(txn).await
 }
