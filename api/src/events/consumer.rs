@@ -161,6 +161,7 @@ async fn follow(
             continue;
         }
         let halt = settings.consumer_halt_after_batches == Some(*batches);
+        let full = entries.len() as u64 >= limit;
         match apply(
             state,
             consumer,
@@ -174,6 +175,10 @@ async fn follow(
             Ok(Applied::Committed) => {
                 failures = 0;
                 *batches = batches.saturating_add(1);
+                if !full {
+                    // Caught up: let entries gather rather than commit a handful at a time.
+                    tokio::time::sleep(poll).await;
+                }
             }
             Ok(Applied::Halted) => return Ok(Stop::Halted),
             Ok(Applied::Lost) => return Ok(Stop::Lost),
