@@ -147,11 +147,14 @@ impl TestApp {
     pub async fn settled(&self) {
         use sea_orm::EntityTrait;
         for _ in 0..400 {
-            let head = api::events::log::head(&self.db).await.unwrap();
+            // The position first, the head after: a batch's effects (and the entries they
+            // append) commit with its position, so a head read later that the position covers
+            // means nothing was left to handle.
             let row = entity::work_lease::Entity::find_by_id("flow_back")
                 .one(&self.db)
                 .await
                 .unwrap();
+            let head = api::events::log::head(&self.db).await.unwrap();
             if row.is_some_and(|row| row.position >= head) {
                 return;
             }

@@ -126,6 +126,15 @@ impl Scope {
         })
     }
 
+    /// This scope narrowed to the support data of `tenant` (a tenant row the caller read), or
+    /// `None` when the scope does not reach that tenant's support data: a new contact or
+    /// company belongs to a tenant whose tickets the caller works, not to any tenant it
+    /// administers (the platform administers its partners but does not work their clients).
+    pub fn narrowed_to_tenant(&self, tenant: &entity::tenant::Model) -> Option<Self> {
+        let kind = tenant.kind.parse::<crate::TenantKind>().ok()?;
+        self.narrowed_to(tenant.id, &tenant.path, kind)
+    }
+
     /// This scope with its support reach given as the list of tenant ids it stands for: the
     /// scope's own tenant and its client tenants, as [`crate::tree::support_reach`] reads them.
     /// Queries of support data then compare the tenant column with that list instead of asking

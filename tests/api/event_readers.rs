@@ -144,8 +144,8 @@ async fn a_reader_killed_midway_resumes_at_its_position_without_repeats() {
     // ...and once its clock is past the lease, resumes after the last committed entry.
     taking_over.state.clock.advance(TimeDelta::minutes(2));
     until("the reader's catching up", || async {
-        let head = api::events::log::head(&app.db).await.unwrap();
         let row = flow_back_row(&app).await;
+        let head = api::events::log::head(&app.db).await.unwrap();
         row.position == head && row.lease_token != held.lease_token
     })
     .await;

@@ -312,3 +312,62 @@ async fn a_client_admin_cannot_reach_its_partner_or_sibling_clients() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_platform_creates_no_support_data_in_a_partners_tenants() {
+    // The platform administers its partners (tenants, users, groups) but does not work their
+    // tickets: it may not put contacts, companies or ticket fields into a partner or a
+    // partner's client, which it could not even read back. Its own dedicated client it works.
+    let app = spawn_app().await;
+    let tree = app.tree().await;
+    let requests = |tenant: uuid::Uuid, n: usize| {
+        [
+            (
+                "/api/v1/contacts",
+                json!({"tenant_id": tenant, "email": format!("planted{n}@example.com")}),
+            ),
+            (
+                "/api/v1/companies",
+                json!({"tenant_id": tenant, "name": format!("Planted {n}")}),
+            ),
+            (
+                "/api/v1/ticket-fields",
+                json!({"tenant_id": tenant, "key": format!("planted_{n}"), "label": "Planted",
+                       "field_type": "text"}),
+            ),
+        ]
+    };
+    for (n, tenant) in [tree.partner_a, tree.client_a, tree.partner_b]
+        .into_iter()
+        .enumerate()
+    {
+        for (path, request) in requests(tenant, n) {
+            assert_problem(
+                app.post(path, &tree.root, &request).await,
+                StatusCode::NOT_FOUND,
+                "not_found",
+            )
+            .await;
+        }
+    }
+    for (path, request) in requests(tree.dedicated, 9) {
+        let response = app.post(path, &tree.root, &request).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{path}");
+    }
+    // A partner still creates them in its own client.
+    for (path, request) in requests(tree.client_a, 7) {
+        let response = app.post(path, &tree.admin_a, &request).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{path}");
+    }
+    // Nothing was planted in the partners' tenants.
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    for tenant in [tree.partner_a, tree.partner_b] {
+        let contacts = entity::contact::Entity::find()
+            .filter(entity::contact::Column::TenantId.eq(tenant))
+            .filter(entity::contact::Column::Email.like("planted%"))
+            .count(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(contacts, 0);
+    }
+}

@@ -9,7 +9,7 @@ use entity::{company, tenant};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
-use tenants::{Scope, Scoped};
+use tenants::{Scope, Scoped, ScopedInsert};
 use uuid::Uuid;
 
 /// A display name: 1-200 characters once trimmed (the same rule as tenant names).
@@ -66,10 +66,14 @@ pub async fn create(
         .one(&state.db)
         .await?
         .ok_or(ApiError::NotFound("tenant"))?;
+    // A company is support data: the tenant must be one whose tickets the caller works.
+    let own = principal
+        .scope
+        .narrowed_to_tenant(&owner)
+        .ok_or(ApiError::NotFound("tenant"))?;
     let now = state.clock.now();
     company::ActiveModel {
         id: Set(Uuid::now_v7()),
-        tenant_id: Set(owner.id),
         name: Set(check_name(&body.name)?),
         domains: Set(serde_json::Value::from(check_domains(body.domains)?)),
         tier: Set(body
@@ -80,7 +84,9 @@ pub async fn create(
         notes: Set(body.notes.filter(|n| !n.trim().is_empty())),
         created_at: Set(now),
         updated_at: Set(now),
+        ..Default::default()
     }
+    .owned_by(&own)?
     .insert(&state.db)
     .await
     .map_err(taken)

@@ -13,7 +13,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
-use tenants::{Scope, Scoped};
+use tenants::{Scope, Scoped, ScopedInsert};
 use uuid::Uuid;
 
 /// A contact's fields after checking and normalising.
@@ -184,24 +184,27 @@ pub async fn create(
         .one(db)
         .await?
         .ok_or(ApiError::NotFound("tenant"))?;
-    insert(db, &principal.scope, owner.id, checked, now).await
+    // A contact is support data: the tenant must be one whose tickets the caller works.
+    let own = principal
+        .scope
+        .narrowed_to_tenant(&owner)
+        .ok_or(ApiError::NotFound("tenant"))?;
+    insert(db, &own, checked, now).await
 }
 
-/// Creates a contact of `tenant_id` (which the caller has checked is in the scope).
+/// Creates a contact of the tenant `own` is narrowed to (its owner comes from the scope).
 ///
 /// # Errors
 /// 409 when an identifier is taken in the tenant, 422 for a company of another tenant.
 pub async fn insert(
     db: &impl ConnectionTrait,
-    scope: &Scope,
-    tenant_id: Uuid,
+    own: &Scope,
     checked: CheckedContact,
     now: DateTime<Utc>,
 ) -> Result<contact::Model, ApiError> {
-    let company_id = company_for(db, scope, tenant_id, &checked).await?;
+    let company_id = company_for(db, own, own.tenant_id(), &checked).await?;
     contact::ActiveModel {
         id: Set(Uuid::now_v7()),
-        tenant_id: Set(tenant_id),
         name: Set(default_name(&checked)),
         email: Set(checked.email),
         phone: Set(checked.phone),
@@ -213,23 +216,26 @@ pub async fn insert(
         stands_for_tenant_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        ..Default::default()
     }
+    .owned_by(own)?
     .insert(db)
     .await
     .map_err(exists)
 }
 
-/// The contact of `tenant_id` matching any identifier of `checked`, or a new one.
+/// The contact of the tenant `own` is narrowed to matching any identifier of `checked`, or a
+/// new one.
 ///
 /// # Errors
 /// Fails when the database does, or as [`insert`].
 pub async fn find_or_create(
     db: &impl ConnectionTrait,
-    scope: &Scope,
-    tenant_id: Uuid,
+    own: &Scope,
     checked: CheckedContact,
     now: DateTime<Utc>,
 ) -> Result<contact::Model, ApiError> {
+    let (scope, tenant_id) = (own, own.tenant_id());
     let mut any = Condition::any();
     if let Some(email) = &checked.email {
         any = any.add(contact::Column::Email.eq(email.clone()));
@@ -253,7 +259,7 @@ pub async fn find_or_create(
     if let Some(found) = found {
         return Ok(found);
     }
-    match insert(db, scope, tenant_id, checked, now).await {
+    match insert(db, own, checked, now).await {
         // Two first messages from the same person at once: the other request created the
         // contact between our lookup and our insert; use it.
         Err(ApiError::Conflict {

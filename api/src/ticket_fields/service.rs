@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use entity::{tenant, ticket_field};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, Set};
 use serde_json::{Map, Value};
-use tenants::{Scope, Scoped};
+use tenants::{Scope, Scoped, ScopedInsert};
 use uuid::Uuid;
 
 /// Creates a field definition for a tenant in the caller's scope; every node forgets its copy
@@ -63,16 +63,19 @@ pub async fn create(
         .one(db)
         .await?
         .ok_or(ApiError::NotFound("tenant"))?;
+    // A field shapes a tenant's tickets (support data): only a tenant whose tickets the caller
+    // works may get one.
     let created = ticket_field::ActiveModel {
         id: Set(Uuid::now_v7()),
-        tenant_id: Set(owner.id),
         key: Set(key),
         label: Set(label),
         field_type: Set(body.field_type.as_str().to_owned()),
         options: Set(Value::from(options)),
         required: Set(body.required),
         created_at: Set(state.clock.now()),
+        ..Default::default()
     }
+    .owned_by_tenant(&principal.scope, &owner)?
     .insert(db)
     .await
     .map_err(|err| match err.sql_err() {

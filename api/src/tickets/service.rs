@@ -256,7 +256,7 @@ pub async fn create(
     let requester = match (body.requester_id, requester_fields) {
         (Some(id), _) => check_requester(db, own, tenant_id, id).await?,
         (None, Some(fields)) => {
-            crate::contacts::service::find_or_create(db, own, tenant_id, fields, now).await?
+            crate::contacts::service::find_or_create(db, own, fields, now).await?
         }
         (None, None) => return Err(ApiError::invalid("requester", "missing")),
     };
