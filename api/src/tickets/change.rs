@@ -1005,6 +1005,7 @@ pub async fn flow_back(
 ) -> Result<(), ApiError> {
     let wanted: Vec<(&ticket_event::Model, Value)> = entries
         .iter()
+        .filter(|entry| matches!(entry.kind.as_str(), "message_added" | "status_changed"))
         .filter_map(|entry| {
             let data: Value = serde_json::from_str(&entry.data).unwrap_or_default();
             let reply = entry.kind == "message_added"
