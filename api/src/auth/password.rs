@@ -15,6 +15,8 @@ pub struct PasswordHasher {
     params: Params,
     pool: rayon::ThreadPool,
     dummy_hash: String,
+    /// Turns of logins: twice the hashing threads at once.
+    turns: tokio::sync::Semaphore,
 }
 
 impl PasswordHasher {
@@ -36,7 +38,23 @@ impl PasswordHasher {
             params,
             pool,
             dummy_hash,
+            turns: tokio::sync::Semaphore::new(threads.max(1) * 2),
         })
+    }
+
+    /// Waits for a login's turn. Logins are bounded by the hashing threads anyway; letting
+    /// more of them on than the threads can serve only has them hold the database's
+    /// connections while they queue for a thread, and under a storm of logins on a starved CPU
+    /// other requests then miss the pool's acquire deadline. The rest wait here, holding
+    /// nothing; a login keeps its turn until it has answered.
+    ///
+    /// # Errors
+    /// Never in practice: the semaphore is not closed while the hasher lives.
+    pub async fn turn(&self) -> anyhow::Result<tokio::sync::SemaphorePermit<'_>> {
+        self.turns
+            .acquire()
+            .await
+            .context("the password hashing turns are closed")
     }
 
     async fn run<T: Send + 'static>(

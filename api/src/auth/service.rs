@@ -68,6 +68,7 @@ pub async fn login(
     tenant: Option<&str>,
 ) -> Result<TokenResponse, ApiError> {
     let email = email.trim().to_lowercase();
+    let _turn = state.hasher.turn().await?;
     let candidates = login_candidates(state, &email, tenant).await?;
     let mut stored: Vec<Option<String>> = candidates
         .iter()
