@@ -163,6 +163,17 @@ impl TestApp {
         panic!("the event log's readers did not catch up");
     }
 
+    /// The server's `/metrics` text (answered 200).
+    pub async fn metrics(&self) -> String {
+        let response = self
+            .request(Method::GET, "/metrics", None)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.text().await.unwrap()
+    }
+
     /// A request to `path` with an optional bearer token.
     pub fn request(
         &self,

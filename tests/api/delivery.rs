@@ -2,7 +2,7 @@
 //! loopback), failures are retried with back-off on the server's clock, dead-lettered after the
 //! last attempt and retried by an admin, and two nodes never send the same row twice.
 use crate::smtp_sink::SmtpSink;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::time::Duration;
@@ -207,14 +207,7 @@ async fn a_failing_delivery_backs_off_on_the_clock_goes_dead_and_an_admin_retrie
         "not_retryable",
     )
     .await;
-    let metrics = app
-        .request(Method::GET, "/metrics", None)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("helpdesk_work_retried_total{kind=\"outbox\"} 2"),
         "{metrics}"

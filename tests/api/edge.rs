@@ -28,16 +28,6 @@ fn made_up_method() -> Method {
     Method::from_bytes(format!("X{token}").as_bytes()).unwrap()
 }
 
-async fn metrics(app: &TestApp) -> String {
-    let response = app
-        .request(Method::GET, "/metrics", None)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    response.text().await.unwrap()
-}
-
 /// Sends `count` requests with made-up methods to known and unknown paths; returns the tokens.
 async fn probe_with_made_up_methods(app: &TestApp, count: usize) -> Vec<String> {
     let mut tokens = Vec::new();
@@ -66,11 +56,11 @@ async fn probe_with_made_up_methods(app: &TestApp, count: usize) -> Vec<String> 
 #[tokio::test]
 async fn made_up_methods_and_paths_add_no_metrics_series() {
     let app = spawn_app().await;
-    metrics(&app).await; // so that `/metrics` itself is among the series before comparing
+    app.metrics().await; // so that `/metrics` itself is among the series before comparing
     let first = probe_with_made_up_methods(&app, 200).await;
-    let after_first = metrics(&app).await;
+    let after_first = app.metrics().await;
     let second = probe_with_made_up_methods(&app, 200).await;
-    let after_second = metrics(&app).await;
+    let after_second = app.metrics().await;
 
     for token in first.iter().chain(&second) {
         assert!(

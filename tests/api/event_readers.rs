@@ -4,7 +4,7 @@
 //! nothing. Flow-back (a linked ticket's replies reaching its origin) is such a reader.
 use chrono::TimeDelta;
 use entity::{ticket_event, ticket_message, work_lease};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -168,14 +168,7 @@ async fn a_reader_killed_midway_resumes_at_its_position_without_repeats() {
     assert_eq!(on_origin.len(), ANSWERS);
 
     // The taking-over node reports the reader's lag.
-    let metrics = taking_over
-        .request(Method::GET, "/metrics", None)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = taking_over.metrics().await;
     assert!(
         metrics.contains("helpdesk_event_consumer_lag_entries{consumer=\"flow_back\"}"),
         "{metrics}"

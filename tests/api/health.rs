@@ -43,14 +43,7 @@ async fn metrics_count_requests_by_route_and_status() {
         .send()
         .await
         .unwrap();
-    let text = app
-        .request(Method::GET, "/metrics", None)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(
         text.contains(
             r#"helpdesk_http_requests_total{endpoint="/health",method="GET",status="200"} 3"#

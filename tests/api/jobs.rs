@@ -828,16 +828,6 @@ async fn replied_once(app: &TestApp, tickets: &[Value]) {
     ));
 }
 
-async fn metrics(app: &TestApp) -> String {
-    app.request(reqwest::Method::GET, "/metrics", None)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_failing_job_backs_off_on_the_clock_goes_dead_and_an_admin_retries_it() {
     let app = spawn_app_with(|s| {
@@ -955,7 +945,7 @@ async fn a_failing_job_backs_off_on_the_clock_goes_dead_and_an_admin_retries_it(
         "not_retryable",
     )
     .await;
-    let metrics = metrics(&app).await;
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("helpdesk_work_retried_total{kind=\"jobs\"} 2"),
         "{metrics}"
@@ -979,7 +969,8 @@ async fn a_dead_job_shows_in_the_gauges() {
     .await;
     wait_for(&app, &root, &job_id, |job| job["status"] == "dead").await;
     for _ in 0..100 {
-        if metrics(&app)
+        if app
+            .metrics()
             .await
             .contains("helpdesk_work_dead{kind=\"jobs\"} 1")
         {
@@ -987,7 +978,7 @@ async fn a_dead_job_shows_in_the_gauges() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("no dead job in the gauges: {}", metrics(&app).await);
+    panic!("no dead job in the gauges: {}", app.metrics().await);
 }
 
 #[tokio::test]

@@ -5,7 +5,8 @@
 //! to the tenant's intake group (`intake_group_id`) and through that group's automatic
 //! assignment, and receives the public conversation so far with its files; both histories and
 //! both tenants' event streams record it. Afterwards the linked ticket reports back through the
-//! same write path: its public replies arrive on the origin as private notes carrying the
+//! same write path, a moment after each change, by the flow-back reader of the event log
+//! ([`crate::events::consumer`], [`change::flow_back`]): its public replies arrive on the origin as private notes carrying the
 //! replies' files (the origin's agents decide what the requester hears), and its status becomes
 //! the origin's and climbs on through every origin above that is itself a linked ticket. The
 //! other tenant is reached only through a scope of that one tenant

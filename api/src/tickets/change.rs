@@ -526,8 +526,8 @@ pub enum Guard {
 }
 
 /// Writes an edit: the changed fields, a new version and the status's timestamp, the history
-/// and the events; a new status flows back to the origins of a linked ticket, and a move to
-/// another group without a chosen assignee (`reassign`) lets the new group assign. Returns
+/// and the events (the flow-back reader of the log carries a linked ticket's new status to
+/// its origin, see [`flow_back`]), and a move to another group without a chosen assignee (`reassign`) lets the new group assign. Returns
 /// the ticket as it now is, or `None` when `guard` no longer held (nothing was written).
 ///
 /// # Errors
@@ -633,8 +633,9 @@ pub struct Post {
 
 /// Adds messages to conversations in the caller's transaction: each message, its files, a new
 /// version of its ticket (a first public reply sets `first_responded_at`), its history entry
-/// and `message_added` event, and for a public reply either an outbox row for the requester or,
-/// on a linked ticket, a private note on the origin. One message or ten thousand (a mass
+/// and `message_added` event, and for a public reply on a ticket that is not linked an outbox
+/// row for the requester (a linked ticket's reply reaches its origin through [`flow_back`]).
+/// One message or ten thousand (a mass
 /// reply), the same rules.
 ///
 /// # Errors

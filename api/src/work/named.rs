@@ -83,16 +83,9 @@ pub async fn claim(
                 .add(work_lease::Column::LeaseUntil.is_null())
                 .add(work_lease::Column::LeaseUntil.lt(now)),
         )
-        .exec(db)
+        .exec_with_returning(db)
         .await?;
-    if claimed.rows_affected != 1 {
-        return Ok(None);
-    }
-    let row = work_lease::Entity::find_by_id(name)
-        .filter(work_lease::Column::LeaseToken.eq(lease.token))
-        .one(db)
-        .await?;
-    Ok(row.map(|row| Held {
+    Ok(claimed.into_iter().next().map(|row| Held {
         name,
         lease,
         position: row.position,
