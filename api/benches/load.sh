@@ -4,6 +4,9 @@
 #
 #   api/benches/load.sh                 # 20 s per measurement
 #   DURATION=10s api/benches/load.sh    # shorter
+#   ONLY=create api/benches/load.sh     # only the two POST measurements (and the log readers' lag)
+#   APP_BIN=/path/to/helpdesk SKIP_BUILD=1 api/benches/load.sh
+#                                       # another build of the service (A/B runs of two binaries)
 #
 # Prints: baseline /hello, GET /api/v1/me with a JWT (and its ratio to /hello), the baseline's
 # one-INSERT POST /tickets against ticket creation (requester lookup, number, history), /health
@@ -31,8 +34,11 @@ pick_port BASE_PORT
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 
-echo "== building (release)"
-cargo build --release -q -p api --bin helpdesk --manifest-path "$ROOT/Cargo.toml"
+APP_BIN="${APP_BIN:-$TARGET/release/helpdesk}"
+if [ -z "${SKIP_BUILD:-}" ] || [ ! -x "$APP_BIN" ]; then
+    echo "== building (release)"
+    cargo build --release -q -p api --bin helpdesk --manifest-path "$ROOT/Cargo.toml"
+fi
 WORK="$(mktemp -d)"
 cp -r "$BASELINE_SRC" "$WORK/baseline"
 chmod -R u+w "$WORK/baseline"
@@ -52,7 +58,7 @@ PIDS+=($BASE_PID)
 DATABASE_URL="$APP_DB" REDIS_URL="$REDIS" HELPDESK_REDIS_PREFIX="bench:$$:" \
 HELPDESK_BIND="127.0.0.1:$APP_PORT" HELPDESK_ADMIN_EMAIL=bench@platform.test \
 HELPDESK_ADMIN_PASSWORD=bench-password-123 HELPDESK_AUTH__LOGIN_PER_MINUTE=100000000 \
-RUST_LOG=warn "$TARGET/release/helpdesk" serve >/dev/null 2>"$WORK/helpdesk.log" &
+RUST_LOG=warn "$APP_BIN" serve >/dev/null 2>"$WORK/helpdesk.log" &
 APP_PID=$!
 PIDS+=($APP_PID)
 wait_for_server baseline "$BASE_PID" "$BASE_PORT" "http://127.0.0.1:$BASE_PORT/hello" "$WORK/baseline.log"
@@ -79,25 +85,28 @@ servers_ok() {
 rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
 p99() { awk '$1 == "99%" {print $2}' "$1"; }
 
-echo "== baseline GET /hello (64 connections, $DURATION)"
-wrk -t2 -c64 -d"$DURATION" --latency "http://127.0.0.1:$BASE_PORT/hello" | tee "$WORK/hello.txt"
-check_wrk "$WORK/hello.txt" "baseline GET /hello"; servers_ok
-echo "== helpdesk GET /api/v1/me with a JWT (64 connections, $DURATION)"
-wrk -t2 -c64 -d"$DURATION" --latency -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$APP_PORT/api/v1/me" | tee "$WORK/me.txt"
-check_wrk "$WORK/me.txt" "GET /api/v1/me"; servers_ok
-RSS_ME="$(awk '/VmHWM/ {print $2}' "/proc/$APP_PID/status")"
+if [ "${ONLY:-}" != create ]; then
+    echo "== baseline GET /hello (64 connections, $DURATION)"
+    wrk -t2 -c64 -d"$DURATION" --latency "http://127.0.0.1:$BASE_PORT/hello" | tee "$WORK/hello.txt"
+    check_wrk "$WORK/hello.txt" "baseline GET /hello"; servers_ok
+    echo "== helpdesk GET /api/v1/me with a JWT (64 connections, $DURATION)"
+    wrk -t2 -c64 -d"$DURATION" --latency -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$APP_PORT/api/v1/me" | tee "$WORK/me.txt"
+    check_wrk "$WORK/me.txt" "GET /api/v1/me"; servers_ok
+    RSS_ME="$(awk '/VmHWM/ {print $2}' "/proc/$APP_PID/status")"
 
-echo "== /health latency while 50 connections log in ($DURATION)"
-wrk -t1 -c50 -d"$DURATION" -s "$ROOT/api/benches/login.lua" "http://127.0.0.1:$APP_PORT/api/v1/auth/login" > "$WORK/login.txt" &
-LOGIN_PID=$!
-sleep 1
-wrk -t1 -c4 -d"$DURATION" --latency "http://127.0.0.1:$APP_PORT/health" | tee "$WORK/health.txt"
-wait "$LOGIN_PID" || true
-cat "$WORK/login.txt"
-check_wrk "$WORK/health.txt" "GET /health during logins"
-check_wrk "$WORK/login.txt" "POST /api/v1/auth/login"; servers_ok
-RSS_ALL="$(awk '/VmHWM/ {print $2}' "/proc/$APP_PID/status")"
-RSS_NOW="$(awk '/VmRSS/ {print $2}' "/proc/$APP_PID/status")"
+    echo "== /health latency while 50 connections log in ($DURATION)"
+    wrk -t1 -c50 -d"$DURATION" -s "$ROOT/api/benches/login.lua" "http://127.0.0.1:$APP_PORT/api/v1/auth/login" > "$WORK/login.txt" &
+    LOGIN_PID=$!
+    sleep 1
+    wrk -t1 -c4 -d"$DURATION" --latency "http://127.0.0.1:$APP_PORT/health" | tee "$WORK/health.txt"
+    wait "$LOGIN_PID" || true
+    cat "$WORK/login.txt"
+    check_wrk "$WORK/health.txt" "GET /health during logins"
+    check_wrk "$WORK/login.txt" "POST /api/v1/auth/login"; servers_ok
+    RSS_ALL="$(awk '/VmHWM/ {print $2}' "/proc/$APP_PID/status")"
+    RSS_NOW="$(awk '/VmRSS/ {print $2}' "/proc/$APP_PID/status")"
+
+fi
 
 echo "== baseline POST /tickets, one INSERT (32 connections, $DURATION)"
 wrk -t2 -c32 -d"$DURATION" --latency -s "$WORK/baseline/post.lua" "http://127.0.0.1:$BASE_PORT/tickets" | tee "$WORK/base-post.txt"
@@ -125,9 +134,11 @@ RSS_CREATE="$(awk '/VmHWM/ {print $2}' "/proc/$APP_PID/status")"
 
 echo
 echo "== summary"
-printf 'baseline /hello:        %s req/s, p99 %s\n' "$(rps "$WORK/hello.txt")" "$(p99 "$WORK/hello.txt")"
-printf 'GET /api/v1/me (JWT):   %s req/s, p99 %s  = %s of baseline\n' "$(rps "$WORK/me.txt")" "$(p99 "$WORK/me.txt")" \
-    "$(awk -v a="$(rps "$WORK/me.txt")" -v b="$(rps "$WORK/hello.txt")" 'BEGIN { printf "%.1f%%", 100 * a / b }')"
+if [ "${ONLY:-}" != create ]; then
+    printf 'baseline /hello:        %s req/s, p99 %s\n' "$(rps "$WORK/hello.txt")" "$(p99 "$WORK/hello.txt")"
+    printf 'GET /api/v1/me (JWT):   %s req/s, p99 %s  = %s of baseline\n' "$(rps "$WORK/me.txt")" "$(p99 "$WORK/me.txt")" \
+        "$(awk -v a="$(rps "$WORK/me.txt")" -v b="$(rps "$WORK/hello.txt")" 'BEGIN { printf "%.1f%%", 100 * a / b }')"
+fi
 printf 'baseline POST /tickets: %s req/s, p99 %s\n' "$(rps "$WORK/base-post.txt")" "$(p99 "$WORK/base-post.txt")"
 printf 'POST /api/v1/tickets:   %s req/s, p99 %s  = %s of baseline\n' "$(rps "$WORK/create.txt")" "$(p99 "$WORK/create.txt")" \
     "$(awk -v a="$(rps "$WORK/create.txt")" -v b="$(rps "$WORK/base-post.txt")" 'BEGIN { printf "%.1f%%", 100 * a / b }')"
@@ -135,7 +146,11 @@ printf 'event relay lag:        max %s entries behind the log during creation (%
     "$(sort -n "$WORK/lag.txt" | tail -n1)" "$(wc -l < "$WORK/lag.txt")" "$(grep -c '^event: ticket.created' "$WORK/stream.txt")"
 printf 'flow-back reader lag:   max %s entries behind the log during creation (%s samples)\n' \
     "$(sort -n "$WORK/lag-flow.txt" | tail -n1)" "$(wc -l < "$WORK/lag-flow.txt")"
-printf 'logins (50 conns):      %s req/s\n' "$(rps "$WORK/login.txt")"
-printf '/health during logins:  %s req/s, p99 %s\n' "$(rps "$WORK/health.txt")" "$(p99 "$WORK/health.txt")"
-printf 'peak RSS:               %s MiB after /me, %s MiB after logins (%s MiB resident then), %s MiB after ticket creation\n' \
-    "$((RSS_ME / 1024))" "$((RSS_ALL / 1024))" "$((RSS_NOW / 1024))" "$((RSS_CREATE / 1024))"
+if [ "${ONLY:-}" != create ]; then
+    printf 'logins (50 conns):      %s req/s\n' "$(rps "$WORK/login.txt")"
+    printf '/health during logins:  %s req/s, p99 %s\n' "$(rps "$WORK/health.txt")" "$(p99 "$WORK/health.txt")"
+    printf 'peak RSS:               %s MiB after /me, %s MiB after logins (%s MiB resident then), %s MiB after ticket creation\n' \
+        "$((RSS_ME / 1024))" "$((RSS_ALL / 1024))" "$((RSS_NOW / 1024))" "$((RSS_CREATE / 1024))"
+else
+    printf 'peak RSS:               %s MiB after ticket creation\n' "$((RSS_CREATE / 1024))"
+fi
