@@ -21,7 +21,9 @@ fn bench_auth(c: &mut Criterion) {
     let (keys, revocations) = runtime.block_on(async {
         let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
         migration::Migrator::up(&db, None).await.unwrap();
-        let kek = api::auth::key_encryption::KeyEncryptionKey::from_bytes([7; 32]);
+        let kek = std::sync::Arc::new(api::auth::key_encryption::KeyEncryptionKey::from_bytes(
+            [7; 32],
+        ));
         let keys = KeyRing::load(
             &db,
             Duration::from_secs(900),

@@ -43,6 +43,8 @@ error_codes! {
     AttachmentSent => "attachment_sent",
     CalendarInUse => "calendar_in_use",
     CalendarNameTaken => "calendar_name_taken",
+    ChannelAddressTaken => "channel_address_taken",
+    ChannelNameTaken => "channel_name_taken",
     CompanyNameTaken => "company_name_taken",
     ContactExists => "contact_exists",
     DependencyUnavailable => "dependency_unavailable",

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod backend;
 pub mod cache;
 pub mod calendars;
+pub mod channels;
 pub mod cli;
 pub mod clock;
 pub mod companies;

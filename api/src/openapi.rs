@@ -22,6 +22,7 @@ use utoipa_actix_web::AppExt;
         (name = "tenants", description = "The tenant tree and branding"),
         (name = "users", description = "Users and roles"),
         (name = "groups", description = "Agent groups (tiers and teams) and memberships"),
+        (name = "channels", description = "E-mail addresses, WhatsApp numbers, Telegram bots, web forms and API entries of a tenant, with write-only secrets"),
         (name = "calendars", description = "Business hours: weekly intervals, holidays, 24/7"),
         (name = "tickets", description = "Tickets, conversation and history"),
         (name = "attachments", description = "Files of a ticket's conversation"),

@@ -230,6 +230,30 @@ pub async fn bootstrap(state: &AppState) -> Result<Bootstrap, ApiError> {
             password,
         });
     }
+    // The platform's general address and the dedicated client's own address, as the users run
+    // them (a dedicated client has a channel of its own).
+    for (owner, name, address, from_name) in [
+        (
+            &platform,
+            "General support",
+            "support@platform.demo",
+            "Proctoring support",
+        ),
+        (
+            &dedicated,
+            "HSE support",
+            "support@hse-university.demo",
+            "HSE University support",
+        ),
+    ] {
+        let body = serde_json::from_value(serde_json::json!({
+            "kind": "email",
+            "name": name,
+            "email": {"address": address, "from_name": from_name},
+        }))
+        .map_err(|e| ApiError::Internal(e.into()))?;
+        crate::channels::service::insert(state, &scope, owner, body).await?;
+    }
     tracing::info!("created the demo tenant tree");
     Ok(Bootstrap::Demo(accounts))
 }

@@ -33,6 +33,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(crate::tenancy::routes::configure)
             .configure(crate::users::routes::configure)
             .configure(crate::groups::routes::configure)
+            .configure(crate::channels::routes::configure)
             .configure(crate::calendars::routes::configure)
             .configure(crate::api_keys::routes::configure)
             .configure(crate::companies::routes::configure)
@@ -91,13 +92,15 @@ pub async fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
         &settings.redis_prefix,
         redis_deadline,
     )?;
-    let kek = crate::auth::key_encryption::KeyEncryptionKey::resolve(&settings)?;
+    let kek = Arc::new(crate::auth::key_encryption::KeyEncryptionKey::resolve(
+        &settings,
+    )?);
     let clock = crate::clock::Clock::system();
     let keys = Arc::new(
         KeyRing::load(
             &db,
             Duration::from_secs(settings.auth.access_ttl_secs),
-            kek,
+            kek.clone(),
             clock.clone(),
         )
         .await?,
@@ -160,6 +163,7 @@ pub async fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
         cache,
         revocations,
         keys,
+        secrets_key: kek,
         hasher: Arc::new(hasher),
         settings: Arc::new(settings),
         tenant_facts: Arc::default(),

@@ -35,6 +35,8 @@ pub struct AppState {
     pub revocations: Arc<crate::auth::revocation::Revocations>,
     /// JWT signing keys.
     pub keys: Arc<KeyRing>,
+    /// The key-encryption key that seals secrets at rest (signing keys, channels' secrets).
+    pub secrets_key: Arc<crate::auth::key_encryption::KeyEncryptionKey>,
     /// Password hashing.
     pub hasher: Arc<PasswordHasher>,
     /// Settings.

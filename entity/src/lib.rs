@@ -6,6 +6,7 @@
 pub mod api_key;
 pub mod attachment;
 pub mod business_calendar;
+pub mod channel;
 pub mod company;
 pub mod contact;
 pub mod group;

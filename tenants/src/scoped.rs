@@ -187,6 +187,12 @@ impl TenantOwned for entity::group_member::Entity {
     }
 }
 
+impl TenantOwned for entity::channel::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::channel::Column::TenantId
+    }
+}
+
 impl TenantOwned for entity::company::Entity {
     fn tenant_column() -> Self::Column {
         entity::company::Column::TenantId
@@ -271,6 +277,7 @@ impl OwnedRows for entity::api_key::Entity {}
 impl OwnedRows for entity::refresh_token::Entity {}
 impl OwnedRows for entity::password_reset::Entity {}
 impl OwnedRows for entity::business_calendar::Entity {}
+impl OwnedRows for entity::channel::Entity {}
 impl OwnedRows for entity::group::Entity {}
 impl OwnedRows for entity::group_member::Entity {}
 impl OwnedRows for entity::company::Entity {}

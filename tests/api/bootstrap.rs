@@ -33,6 +33,7 @@ async fn an_empty_database_gets_a_demo_tree_whose_printed_accounts_work() {
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::new();
     let mut roles = Vec::new();
+    let mut tokens = Vec::new();
     for account in &accounts {
         let login = client
             .post(format!("{address}/api/v1/auth/login"))
@@ -56,12 +57,36 @@ async fn an_empty_database_gets_a_demo_tree_whose_printed_accounts_work() {
         .await;
         assert_eq!(me["tenant_slug"], account.tenant.as_str());
         roles.push(me["role"].as_str().unwrap().to_owned());
+        tokens.push(token);
         assert!(account.line().contains(account.password.expose_secret()));
     }
     assert_eq!(
         roles,
         ["platform_admin", "tenant_admin", "agent", "client_admin"]
     );
+    // The demo's e-mail channels: the platform's general address and the dedicated client's
+    // own, which the dedicated client sees alone.
+    let addresses = |token: &str| {
+        let request = client
+            .get(format!("{address}/api/v1/channels"))
+            .bearer_auth(token)
+            .send();
+        async move {
+            let mut found: Vec<String> = body(request.await.unwrap()).await["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["email"]["address"].as_str().unwrap().to_owned())
+                .collect();
+            found.sort();
+            found
+        }
+    };
+    assert_eq!(
+        addresses(&tokens[0]).await,
+        ["support@hse-university.demo", "support@platform.demo"]
+    );
+    assert_eq!(addresses(&tokens[3]).await, ["support@hse-university.demo"]);
 
     // A second start on the same database creates nothing more.
     let (_again, bootstrap) = api::Application::build(settings(database_url))

@@ -8,6 +8,7 @@ mod auth;
 mod bootstrap;
 mod branding;
 mod calendars;
+mod channels;
 mod client_history;
 mod conditional;
 mod contacts;

@@ -112,7 +112,7 @@ struct Keys {
 /// The signing keys of the deployment, reloaded from the database after a rotation.
 pub struct KeyRing {
     keys: RwLock<Keys>,
-    kek: KeyEncryptionKey,
+    kek: std::sync::Arc<KeyEncryptionKey>,
     last_reload: Mutex<Option<Instant>>,
     access_ttl: Duration,
     validation: Validation,
@@ -131,7 +131,7 @@ impl KeyRing {
     pub async fn load(
         db: &impl ConnectionTrait,
         access_ttl: Duration,
-        kek: KeyEncryptionKey,
+        kek: std::sync::Arc<KeyEncryptionKey>,
         clock: Clock,
     ) -> anyhow::Result<Self> {
         let keys = match read_keys(db, access_ttl, &kek, clock.now()).await? {
@@ -411,7 +411,7 @@ mod tests {
         let ring = KeyRing::load(
             &db,
             access_ttl,
-            KeyEncryptionKey::from_bytes([3; 32]),
+            std::sync::Arc::new(KeyEncryptionKey::from_bytes([3; 32])),
             Clock::system(),
         )
         .await?;
@@ -480,7 +480,7 @@ mod tests {
             KeyRing::load(
                 &db,
                 Duration::from_secs(900),
-                KeyEncryptionKey::from_bytes([4; 32]),
+                std::sync::Arc::new(KeyEncryptionKey::from_bytes([4; 32])),
                 Clock::system(),
             )
             .await

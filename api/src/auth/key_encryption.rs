@@ -1,6 +1,7 @@
-//! The key-encryption key (KEK) that seals the private signing keys in the database, and the
-//! sealing itself (XChaCha20-Poly1305, a random 192-bit nonce per key, the key id as associated
-//! data so a sealed key cannot be moved to another row).
+//! The key-encryption key (KEK) that seals secrets in the database (the private signing keys,
+//! channels' passwords and tokens), and the sealing itself (XChaCha20-Poly1305, a random 192-bit
+//! nonce per value, a label of what the value is for as associated data, so a sealed value
+//! cannot be moved to another row or field).
 //!
 //! The KEK comes from `auth.key_encryption_key` (base64 of 32 bytes). Without it, one is
 //! generated on first start and kept in a file readable only by the service's user: beside the
@@ -111,11 +112,11 @@ impl KeyEncryptionKey {
             .map_err(|_| anyhow::anyhow!("the key-encryption key has the wrong length"))
     }
 
-    /// Seals `secret` for the row of key `kid`.
+    /// Seals `secret` for `label` (what it is: a signing key's id, a channel's secret).
     ///
     /// # Errors
     /// Fails only if the cipher does.
-    pub fn seal(&self, kid: &str, secret: &[u8]) -> anyhow::Result<String> {
+    pub fn seal(&self, label: &str, secret: &[u8]) -> anyhow::Result<String> {
         let nonce_bytes: [u8; NONCE_LEN] = rand::rng().random();
         let sealed = self
             .cipher()?
@@ -123,29 +124,29 @@ impl KeyEncryptionKey {
                 &nonce_bytes.into(),
                 Payload {
                     msg: secret,
-                    aad: kid.as_bytes(),
+                    aad: label.as_bytes(),
                 },
             )
-            .map_err(|_| anyhow::anyhow!("sealing a signing key failed"))?;
+            .map_err(|_| anyhow::anyhow!("sealing the value for {label} failed"))?;
         let mut out = nonce_bytes.to_vec();
         out.extend_from_slice(&sealed);
         Ok(format!("{SCHEME}{}", STANDARD.encode(out)))
     }
 
-    /// Opens what [`seal`](Self::seal) produced for the row of key `kid`.
+    /// Opens what [`seal`](Self::seal) produced for `label`.
     ///
     /// # Errors
-    /// Fails when the text is malformed or was sealed under another KEK or for another key.
-    pub fn open(&self, kid: &str, sealed: &str) -> anyhow::Result<SecretBox<[u8]>> {
+    /// Fails when the text is malformed or was sealed under another KEK or for another label.
+    pub fn open(&self, label: &str, sealed: &str) -> anyhow::Result<SecretBox<[u8]>> {
         let Some(encoded) = sealed.strip_prefix(SCHEME) else {
-            bail!("signing key {kid} is not sealed with a known scheme");
+            bail!("the value for {label} is not sealed with a known scheme");
         };
         let bytes = STANDARD
             .decode(encoded)
             .ok()
-            .with_context(|| format!("signing key {kid} is not base64"))?;
+            .with_context(|| format!("the value for {label} is not base64"))?;
         if bytes.len() <= NONCE_LEN {
-            bail!("signing key {kid} is truncated");
+            bail!("the value for {label} is truncated");
         }
         let (nonce, sealed) = bytes.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into()?;
@@ -155,12 +156,12 @@ impl KeyEncryptionKey {
                 &nonce.into(),
                 Payload {
                     msg: sealed,
-                    aad: kid.as_bytes(),
+                    aad: label.as_bytes(),
                 },
             )
             .map_err(|_| {
                 anyhow::anyhow!(
-                    "signing key {kid} cannot be opened with this node's key-encryption key; \
+                    "the value for {label} cannot be opened with this node's key-encryption key; \
                      give every node the same `auth.key_encryption_key` \
                      (HELPDESK_AUTH__KEY_ENCRYPTION_KEY) or the same key file"
                 )

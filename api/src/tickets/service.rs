@@ -90,7 +90,7 @@ pub fn etag(ticket: &ticket::Model) -> String {
 
 /// Checks that a group may hold tickets of the tenant at `ticket_path`: the group is in the
 /// scope and belongs to that tenant or one of its ancestors.
-async fn check_group(
+pub(crate) async fn check_group(
     db: &impl ConnectionTrait,
     scope: &Scope,
     ticket_path: &str,
