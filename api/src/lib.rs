@@ -21,6 +21,7 @@ pub mod events;
 pub mod groups;
 pub mod health;
 pub mod http;
+pub mod inbound;
 pub mod jobs;
 pub mod openapi;
 pub mod outbox;

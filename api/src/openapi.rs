@@ -22,6 +22,7 @@ use utoipa_actix_web::AppExt;
         (name = "tenants", description = "The tenant tree and branding"),
         (name = "users", description = "Users and roles"),
         (name = "groups", description = "Agent groups (tiers and teams) and memberships"),
+        (name = "inbound", description = "Messages arriving through channels: raw mail posted by a relay"),
         (name = "channels", description = "E-mail addresses, WhatsApp numbers, Telegram bots, web forms and API entries of a tenant, with write-only secrets"),
         (name = "calendars", description = "Business hours: weekly intervals, holidays, 24/7"),
         (name = "tickets", description = "Tickets, conversation and history"),
@@ -59,6 +60,17 @@ impl Modify for SecuritySchemes {
                 "X-Api-Key",
                 "An integrator's API key (`hd_…`); `Authorization: Bearer hd_…` works too",
             ))),
+        );
+        components.add_security_scheme(
+            "channel_secret",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A channel's own `inbound_secret`, presented by the relay that posts its mail",
+                    ))
+                    .build(),
+            ),
         );
     }
 }

@@ -34,6 +34,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(crate::users::routes::configure)
             .configure(crate::groups::routes::configure)
             .configure(crate::channels::routes::configure)
+            .configure(crate::inbound::routes::configure)
             .configure(crate::calendars::routes::configure)
             .configure(crate::api_keys::routes::configure)
             .configure(crate::companies::routes::configure)

@@ -11,6 +11,7 @@ pub mod company;
 pub mod contact;
 pub mod group;
 pub mod group_member;
+pub mod inbound_message;
 pub mod job;
 pub mod job_item;
 pub mod outbox;

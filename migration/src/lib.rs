@@ -23,6 +23,7 @@ mod m20261202_000018_outbox_leases;
 mod m20261202_000019_work_leases;
 mod m20261202_000020_job_attempts;
 mod m20261208_000021_channels;
+mod m20261208_000022_inbound_messages;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000019_work_leases::Migration),
             Box::new(m20261202_000020_job_attempts::Migration),
             Box::new(m20261208_000021_channels::Migration),
+            Box::new(m20261208_000022_inbound_messages::Migration),
         ]
     }
 }

@@ -68,6 +68,9 @@ pub enum Why {
     UploadSweep,
     /// The outbox's worker records how a delivery of the tenant's went.
     Delivery,
+    /// A message reached one of the tenant's channels (a mail posted by a relay): its sender
+    /// becomes or is found as the tenant's contact, and it opens or joins the tenant's ticket.
+    InboundMessage,
 }
 
 /// Which door a scope came through (a narrowed scope keeps its origin's).

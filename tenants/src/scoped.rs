@@ -193,6 +193,12 @@ impl TenantOwned for entity::channel::Entity {
     }
 }
 
+impl TenantOwned for entity::inbound_message::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::inbound_message::Column::TenantId
+    }
+}
+
 impl TenantOwned for entity::company::Entity {
     fn tenant_column() -> Self::Column {
         entity::company::Column::TenantId
@@ -278,6 +284,7 @@ impl OwnedRows for entity::refresh_token::Entity {}
 impl OwnedRows for entity::password_reset::Entity {}
 impl OwnedRows for entity::business_calendar::Entity {}
 impl OwnedRows for entity::channel::Entity {}
+impl OwnedRows for entity::inbound_message::Entity {}
 impl OwnedRows for entity::group::Entity {}
 impl OwnedRows for entity::group_member::Entity {}
 impl OwnedRows for entity::company::Entity {}

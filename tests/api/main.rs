@@ -20,6 +20,7 @@ mod event_readers;
 mod events;
 mod groups;
 mod health;
+mod inbound;
 mod input;
 mod isolation;
 mod jobs;

@@ -31,7 +31,8 @@ const CHUNK: usize = 1000;
 /// Who made a change, as the history and the event log record it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Actor {
-    /// `user`, `api_key`, `operator`, `automation`, `linked_ticket`, `escalation`, `routing`.
+    /// `user`, `api_key`, `operator`, `automation`, `linked_ticket`, `escalation`, `routing`,
+    /// `contact`.
     pub kind: &'static str,
     /// The user or API key, when there is one.
     pub id: Option<Uuid>,
@@ -53,6 +54,14 @@ impl Actor {
                 kind: "operator",
                 id: None,
             },
+        }
+    }
+
+    /// A contact writing through a channel.
+    pub fn contact(id: Uuid) -> Self {
+        Self {
+            kind: "contact",
+            id: Some(id),
         }
     }
 

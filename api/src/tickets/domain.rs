@@ -90,6 +90,9 @@ api_enum!(
         LinkedTicket => "linked_ticket",
         /// Someone on the support side, not named to client staff.
         Support => "support",
+        /// A contact (a student or employee) writing through a channel (`actor_id` is the
+        /// contact).
+        Contact => "contact",
     }
 );
 
