@@ -120,6 +120,43 @@ Still broken after a restart.\r\n";
     assert_eq!(by_tag["ticket_id"], opened["ticket_id"]);
     assert_eq!(tickets(&app).await, 1);
 
+    // The agent answers; the student's answer to that reply names our Message-ID only.
+    let answered = app
+        .post(
+            &format!("{ticket_path}/replies"),
+            &tree.admin_a,
+            &json!({"body": "Please allow camera access in the browser."}),
+        )
+        .await;
+    assert_eq!(answered.status(), StatusCode::CREATED);
+    let sent = entity::outbox::Entity::find()
+        .filter(
+            entity::outbox::Column::TicketId.eq(ticket["id"]
+                .as_str()
+                .unwrap()
+                .parse::<uuid::Uuid>()
+                .unwrap()),
+        )
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("the reply's outbox row");
+    let answer = format!(
+        "From: ivan.petrov@student.example\r\nSubject: Re: camera\r\nMessage-ID: <fourth@student.example>\r\nIn-Reply-To: <{}@helpdesk>\r\n\r\nThat worked, thank you.\r\n",
+        sent.id
+    );
+    let thanked = body(deliver(&app, &channel, Some(SECRET), &answer).await).await;
+    assert_eq!(thanked["result"], "joined");
+    assert_eq!(thanked["ticket_id"], opened["ticket_id"]);
+    // Our own reply coming back (a forwarding loop) is dropped.
+    let echo = format!(
+        "From: support@partner-a.example\r\nSubject: [#1] x\r\nMessage-ID: <{}@helpdesk>\r\n\r\nPlease allow camera access.\r\n",
+        sent.id
+    );
+    let echoed = body(deliver(&app, &channel, Some(SECRET), &echo).await).await;
+    assert_eq!(echoed["result"], "ignored");
+    assert_eq!(echoed["reason"], "own_message");
+
     let conversation = body(
         app.get(&format!("{ticket_path}/conversation"), &tree.admin_a)
             .await,
@@ -131,7 +168,7 @@ Still broken after a restart.\r\n";
         .iter()
         .filter(|m| m["kind"] == "incoming")
         .collect();
-    assert_eq!(incoming.len(), 2, "{conversation}");
+    assert_eq!(incoming.len(), 3, "{conversation}");
     assert_eq!(incoming[0]["body_text"], "Still broken after a restart.");
     assert_eq!(incoming[0]["author_contact_id"], contact.id.to_string());
 }

@@ -29,6 +29,8 @@ api_enum!(
         Bulk => "bulk",
         /// A delivery status notification.
         Bounce => "bounce",
+        /// Mail the helpdesk sent, coming back.
+        OwnMessage => "own_message",
     }
 );
 
@@ -81,6 +83,7 @@ impl From<Outcome> for InboundOutcome {
                     Ignored::AutoReply => IgnoredReason::AutoReply,
                     Ignored::Bulk => IgnoredReason::Bulk,
                     Ignored::Bounce => IgnoredReason::Bounce,
+                    Ignored::OwnMessage => IgnoredReason::OwnMessage,
                 }),
                 ..blank(InboundResult::Ignored)
             },

@@ -24,6 +24,8 @@ pub enum Ignored {
     Bulk,
     /// A delivery status notification (`multipart/report`, or from a mailer daemon).
     Bounce,
+    /// Mail the helpdesk sent itself, coming back (its own Message-ID).
+    OwnMessage,
 }
 
 impl Ignored {
@@ -33,6 +35,7 @@ impl Ignored {
             Ignored::AutoReply => "auto_reply",
             Ignored::Bulk => "bulk",
             Ignored::Bounce => "bounce",
+            Ignored::OwnMessage => "own_message",
         }
     }
 }
@@ -218,6 +221,12 @@ pub fn parse(raw: &[u8]) -> Result<(Mail, Option<Ignored>), Unreadable> {
     ))
 }
 
+/// The outbox row a Message-ID the helpdesk gave a mail it sent names (`<row id>@helpdesk`,
+/// see [`crate::outbox::email`]), if it is one.
+pub fn own_row(message_id: &str) -> Option<uuid::Uuid> {
+    message_id.strip_suffix("@helpdesk")?.parse().ok()
+}
+
 /// The ticket number a subject names with the helpdesk's tag, `[#123]`, if any.
 pub fn tagged_number(subject: &str) -> Option<i64> {
     let mut rest = subject;
@@ -235,6 +244,14 @@ pub fn tagged_number(subject: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_helpdesks_own_message_ids_name_their_outbox_rows() {
+        let id = uuid::Uuid::now_v7();
+        assert_eq!(own_row(&format!("{id}@helpdesk")), Some(id));
+        assert_eq!(own_row(&format!("{id}@elsewhere")), None);
+        assert_eq!(own_row("x@helpdesk"), None);
+    }
 
     #[test]
     fn subjects_name_tickets_with_their_tag() {

@@ -1,10 +1,12 @@
 //! Mail that reaches a tenant's e-mail channel becomes a ticket or joins one.
 //!
+//! Our own mail coming back (its Message-ID is one we gave a reply) is dropped like an
+//! auto-reply.
 //! The relay that posts it is checked against the channel's `inbound_secret` before the mail is
 //! read. Auto-replies, bounces and list mail are acknowledged and dropped: they never open a
 //! ticket, so they can never be answered (no mail loops). Each mail is known by its
 //! Message-ID: a second delivery of it stores nothing. A mail whose `In-Reply-To` or
-//! `References` names an earlier mail of the tenant, or whose subject carries a ticket's tag
+//! `References` names a reply the tenant sent or an earlier mail it received, or whose subject carries a ticket's tag
 //! (`[#123]`), joins that ticket as the sender's incoming message; any other opens a ticket
 //! with the channel's group, priority and tags. The sender is found among the tenant's
 //! contacts by address, or becomes one.
@@ -21,7 +23,7 @@ use crate::state::AppState;
 use crate::tickets::change::{Actor, NewTicket, Post};
 use crate::tickets::domain::{MessageKind, TicketPriority, TicketSource, TicketStatus};
 use chrono::{DateTime, Utc};
-use entity::{channel, inbound_message, ticket, ticket_message};
+use entity::{channel, inbound_message, outbox, ticket, ticket_message};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, NotSet, QueryFilter, QueryOrder, Set};
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -110,6 +112,10 @@ pub async fn receive_email(
         return Ok(Outcome::Ignored(reason));
     }
     let scope = Scope::for_tenant_work(channel.tenant_id, Why::InboundMessage);
+    if sent_by_us(state, &scope, &mail.message_id).await?.is_some() {
+        tracing::info!(channel = %channel.id, "inbound mail is our own, coming back");
+        return Ok(Outcome::Ignored(Ignored::OwnMessage));
+    }
     let now = state.clock.now();
     if let Some(seen) = receipt(state, &scope, &channel, &mail.message_id).await? {
         let stale = seen.ticket_id.is_none()
@@ -158,15 +164,37 @@ async fn receipt(
         .await?)
 }
 
-/// The ticket a mail answers: one an earlier mail it names became, else the one its subject's
-/// tag names; a merged ticket's primary in its place.
+/// The ticket of a mail this tenant sent, if `message_id` is one of ours.
+async fn sent_by_us(
+    state: &AppState,
+    scope: &Scope,
+    message_id: &str,
+) -> Result<Option<Uuid>, ApiError> {
+    let Some(row) = mail::own_row(message_id) else {
+        return Ok(None);
+    };
+    Ok(outbox::Entity::scoped_by_id(scope, row)
+        .one(&state.db)
+        .await?
+        .and_then(|sent| sent.ticket_id))
+}
+
+/// The ticket a mail answers: the one of a mail it names that we sent (newest reference
+/// first) or received, else the one its subject's tag names; a merged ticket's primary in its
+/// place.
 async fn thread(
     state: &AppState,
     scope: &Scope,
     mail: &Mail,
 ) -> Result<Option<ticket::Model>, ApiError> {
     let mut ticket_id = None;
-    if !mail.references.is_empty() {
+    for reference in mail.references.iter().rev() {
+        if let Some(id) = sent_by_us(state, scope, reference).await? {
+            ticket_id = Some(id);
+            break;
+        }
+    }
+    if ticket_id.is_none() && !mail.references.is_empty() {
         ticket_id = inbound_message::Entity::scoped(scope)
             .filter(inbound_message::Column::ExternalId.is_in(mail.references.clone()))
             .filter(inbound_message::Column::TicketId.is_not_null())
