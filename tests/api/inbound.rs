@@ -343,3 +343,43 @@ Message-ID: <third@student.example>\r\nIn-Reply-To: <first-4711@student.example>
     .await;
     assert_eq!(a_messages, json!([]));
 }
+
+#[tokio::test]
+async fn a_delivery_that_died_midway_holds_the_mail_only_for_a_while() {
+    let (app, tree, channel) = setup().await;
+    // A node took the mail's receipt and died before its ticket was opened.
+    let channel_id: uuid::Uuid = channel["id"].as_str().unwrap().parse().unwrap();
+    use sea_orm::{ActiveModelTrait, Set};
+    entity::inbound_message::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        tenant_id: Set(tree.partner_a),
+        channel_id: Set(channel_id),
+        external_id: Set("first-4711@student.example".to_owned()),
+        ticket_id: Set(None),
+        message_id: Set(None),
+        received_at: Set(app.state.clock.now()),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    // Meanwhile the relay's retry is told to come back, not that the mail is stored.
+    assert_problem(
+        deliver(&app, &channel, Some(SECRET), FIRST).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+    )
+    .await;
+    assert_eq!(tickets(&app).await, 0);
+    app.state.clock.advance(chrono::TimeDelta::minutes(6));
+    let opened = body(deliver(&app, &channel, Some(SECRET), FIRST).await).await;
+    assert_eq!(opened["result"], "opened");
+    let receipts = entity::inbound_message::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(receipts.len(), 1);
+    assert_eq!(
+        receipts[0].ticket_id.map(|id| id.to_string()),
+        opened["ticket_id"].as_str().map(str::to_owned)
+    );
+}

@@ -65,6 +65,7 @@ async fn read_mail(mut payload: web::Payload) -> Result<BytesMut, ApiError> {
         (status = 413, description = "Larger than 10 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not `message/rfc822`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a message, or no usable sender", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Another delivery of the same mail is being stored: retry later", body = Problem, content_type = "application/problem+json"),
     ),
     security(("channel_secret" = []))
 )]

@@ -14,8 +14,9 @@
 //! Joining a ticket writes the message and its receipt in one transaction. Opening one takes
 //! the receipt first (so two deliveries of the mail cannot both open a ticket), then hands the
 //! ticket to the tenant's batching writer, then records the ticket on the receipt; if opening
-//! fails, the receipt is removed and the relay's retry starts over. A receipt left without a
-//! ticket by a node that died in between is taken over after [`STALE_CLAIM_SECS`].
+//! fails, the receipt is removed and the relay's retry starts over. Meanwhile a second delivery
+//! of the mail is answered 503, so the relay tries again; a receipt left without a ticket by a
+//! node that died in between is taken over after [`STALE_CLAIM_SECS`].
 use super::mail::{self, Ignored, Mail, Unreadable};
 use crate::channels::domain::{ChannelKind, SecretName};
 use crate::error::{ApiError, ErrorCode};
@@ -94,7 +95,8 @@ fn check_secret(
 ///
 /// # Errors
 /// 404 for an unknown, disabled or non-mail channel, 401 for a missing or wrong secret, 422 for
-/// bytes that are not mail or mail without a sender.
+/// bytes that are not mail or mail without a sender, 503 while another delivery of the same
+/// mail is opening its ticket.
 pub async fn receive_email(
     state: &AppState,
     channel_id: Uuid,
@@ -120,10 +122,17 @@ pub async fn receive_email(
     if let Some(seen) = receipt(state, &scope, &channel, &mail.message_id).await? {
         let stale = seen.ticket_id.is_none()
             && now.signed_duration_since(seen.received_at).num_seconds() > STALE_CLAIM_SECS;
-        if !stale {
+        if seen.ticket_id.is_some() {
             return Ok(Outcome::Duplicate {
                 ticket_id: seen.ticket_id,
             });
+        }
+        if !stale {
+            // Another delivery of this mail is opening its ticket right now; if that fails,
+            // the relay's retry must find the mail not yet taken.
+            return Err(ApiError::Unavailable(
+                "another delivery of this mail is being stored; retry in a minute".to_owned(),
+            ));
         }
         inbound_message::Entity::scoped_delete(&scope)
             .filter(inbound_message::Column::Id.eq(seen.id))
