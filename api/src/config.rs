@@ -130,9 +130,13 @@ impl Default for EventSettings {
 #[serde(default)]
 pub struct DeliverySettings {
     /// The SMTP relay e-mail leaves through, as `host:port` (plain SMTP, for a relay on the
-    /// local network such as Postfix or a provider's agent). Unset: e-mail rows fail with
-    /// `no e-mail relay is configured` instead of waiting for ever.
+    /// local network such as Postfix or a provider's agent). Unset: e-mail is written as
+    /// `.eml` files into `mail_dir`.
     pub smtp_relay: Option<String>,
+    /// Where e-mail is written as `.eml` files (one per message) when no `smtp_relay` is set,
+    /// so a deployment without a relay shows what would have left; default `outgoing-mail/`
+    /// beside a SQLite database file, else `./data/outgoing-mail`.
+    pub mail_dir: Option<String>,
     /// The sender address of e-mail.
     pub from_address: String,
     /// Attempts before a row is dead-lettered (kept with its last error for an admin to retry).
@@ -156,6 +160,7 @@ impl Default for DeliverySettings {
     fn default() -> Self {
         Self {
             smtp_relay: None,
+            mail_dir: None,
             from_address: "support@localhost".to_owned(),
             max_attempts: 8,
             base_backoff_secs: 10,
@@ -336,6 +341,33 @@ impl Default for AttachmentSettings {
     }
 }
 
+/// A directory called `name` beside a SQLite database file, else `./data/<name>` (PostgreSQL,
+/// or SQLite in memory).
+fn beside_database(database_url: &str, name: &str) -> std::path::PathBuf {
+    let sqlite_file = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .map(|rest| rest.split('?').next().unwrap_or_default())
+        .filter(|path| !path.is_empty() && !path.contains(":memory:"));
+    match sqlite_file {
+        Some(file) => std::path::Path::new(file)
+            .parent()
+            .map(|parent| parent.join(name))
+            .unwrap_or_else(|| name.into()),
+        None => std::path::Path::new("data").join(name),
+    }
+}
+
+impl DeliverySettings {
+    /// The directory `.eml` files are written to when no relay is set (see `mail_dir`).
+    pub fn resolved_mail_dir(&self, database_url: &str) -> std::path::PathBuf {
+        match &self.mail_dir {
+            Some(dir) => dir.into(),
+            None => beside_database(database_url, "outgoing-mail"),
+        }
+    }
+}
+
 impl AttachmentSettings {
     /// The storage directory: the configured one, else `attachments/` beside a SQLite database
     /// file, else `./data/attachments`.
@@ -343,18 +375,7 @@ impl AttachmentSettings {
         if let Some(dir) = &self.dir {
             return dir.into();
         }
-        let sqlite_file = database_url
-            .strip_prefix("sqlite://")
-            .or_else(|| database_url.strip_prefix("sqlite:"))
-            .map(|rest| rest.split('?').next().unwrap_or_default())
-            .filter(|path| !path.is_empty() && !path.contains(":memory:"));
-        match sqlite_file {
-            Some(file) => std::path::Path::new(file)
-                .parent()
-                .map(|parent| parent.join("attachments"))
-                .unwrap_or_else(|| "attachments".into()),
-            None => "data/attachments".into(),
-        }
+        beside_database(database_url, "attachments")
     }
 }
 

@@ -252,3 +252,38 @@ async fn two_nodes_take_disjoint_rows_and_send_each_reply_once() {
     assert_eq!(rows.len(), 30);
     assert!(rows.iter().all(|r| r["attempts"] == 1));
 }
+
+#[tokio::test]
+async fn without_a_relay_replies_are_written_as_eml_files() {
+    let app = spawn_app_with(|s| {
+        s.delivery.from_address = "support@helpdesk.test".into();
+        s.delivery.poll_millis = 20;
+    })
+    .await;
+    let tree = app.tree().await;
+    let ticket = ticket_for(&app, &tree.agent_a, json!({"email": "ana@uni.example"})).await;
+    reply(&app, &tree.agent_a, &ticket, "Please restart the browser.").await;
+    let sent = delivery_when(&app, &tree.agent_a, &ticket, |d| d["status"] == "sent").await;
+    let dir = app.state.settings.delivery.resolved_mail_dir("");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(files[0].extension().and_then(|e| e.to_str()), Some("eml"));
+    let mail = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(mail.contains("To: ana@uni.example"), "{mail}");
+    assert!(mail.contains("From: support@helpdesk.test"), "{mail}");
+    assert!(mail.contains("Subject: [#1] Exam camera"), "{mail}");
+    assert!(mail.contains("Please restart the browser."), "{mail}");
+    assert_eq!(sent["attempts"], 1);
+    // The file carries the Message-ID the outbox row records as the provider's id, which a
+    // student's answer names in In-Reply-To.
+    use sea_orm::EntityTrait;
+    let rows = entity::outbox::Entity::find().all(&app.db).await.unwrap();
+    let provider_id = rows[0].provider_message_id.clone().unwrap();
+    assert!(
+        mail.contains(&format!("Message-ID: {provider_id}")),
+        "{provider_id} {mail}"
+    );
+}

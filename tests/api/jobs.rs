@@ -205,13 +205,9 @@ async fn a_mass_reply_is_rendered_for_each_requester_and_queued_in_the_outbox() 
         assert_eq!(queued.len(), 1);
         assert_eq!(queued[0].message_id, Some(sent[0].id));
         assert_eq!(queued[0].channel, "email");
-        // Queued for the worker, which without a relay in this test fails it with the reason.
+        // Queued for the worker, which without a relay writes it into the test's mail folder.
         assert!(
-            queued[0].status == "queued"
-                || queued[0]
-                    .last_error
-                    .as_deref()
-                    .is_some_and(|e| e.contains("no e-mail relay")),
+            matches!(queued[0].status.as_str(), "queued" | "sending" | "sent"),
             "{:?}",
             queued[0]
         );

@@ -98,7 +98,7 @@ impl KeyEncryptionKey {
                 file.write_all(format!("{}\n", STANDARD.encode(bytes)).as_bytes())
                     .and_then(|()| file.sync_all())
                     .with_context(|| format!("writing {}", path.display()))?;
-                tracing::info!(path = %path.display(), "generated the key-encryption key of the signing keys");
+                tracing::info!(path = %path.display(), "generated the key-encryption key that seals signing keys and channel secrets");
                 Ok(Self::from_bytes(bytes))
             }
             // Another process started at the same moment and wrote it first: use theirs.

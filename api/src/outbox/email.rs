@@ -1,8 +1,10 @@
-//! E-mail delivery through an SMTP relay.
+//! E-mail delivery through an SMTP relay, or, with none configured, into a folder of `.eml`
+//! files (one per message, as lettre's file transport writes them) so that a deployment
+//! without a relay, and a newcomer's first run, shows what would have left.
 use super::worker::Failure;
 use entity::outbox;
 use lettre::message::{Mailbox, MultiPart};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Deserialize;
 
 /// What a reply's outbox row carries.
@@ -14,10 +16,19 @@ struct Payload {
     body_html: String,
 }
 
+/// Where messages go.
+#[derive(Clone)]
+enum Transport {
+    /// An SMTP relay.
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// A folder of `.eml` files.
+    Files(AsyncFileTransport<Tokio1Executor>),
+}
+
 /// A relay that e-mail leaves through, with the sender address.
 #[derive(Clone)]
 pub struct Relay {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    transport: Transport,
     from: Mailbox,
 }
 
@@ -35,7 +46,20 @@ impl Relay {
             .port(port)
             .build();
         Ok(Self {
-            transport,
+            transport: Transport::Smtp(transport),
+            from: from.parse()?,
+        })
+    }
+
+    /// Writes each message as an `.eml` file into `dir` (created if missing), sending as
+    /// `from`.
+    ///
+    /// # Errors
+    /// Fails when the folder cannot be created or the sender is not an e-mail address.
+    pub fn files(dir: &std::path::Path, from: &str) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        Ok(Self {
+            transport: Transport::Files(AsyncFileTransport::<Tokio1Executor>::new(dir)),
             from: from.parse()?,
         })
     }
@@ -65,10 +89,19 @@ impl Relay {
                 payload.body_html,
             ))
             .map_err(|e| Failure::Permanent(format!("cannot build the message: {e}")))?;
-        match self.transport.send(message).await {
-            Ok(_) => Ok(message_id),
-            Err(err) if err.is_permanent() => Err(Failure::Permanent(bounded(&err.to_string()))),
-            Err(err) => Err(Failure::Transient(bounded(&err.to_string()))),
+        match &self.transport {
+            Transport::Smtp(smtp) => match smtp.send(message).await {
+                Ok(_) => Ok(message_id),
+                Err(err) if err.is_permanent() => {
+                    Err(Failure::Permanent(bounded(&err.to_string())))
+                }
+                Err(err) => Err(Failure::Transient(bounded(&err.to_string()))),
+            },
+            // A full or unwritable disk may pass: tried again.
+            Transport::Files(files) => match files.send(message).await {
+                Ok(_) => Ok(message_id),
+                Err(err) => Err(Failure::Transient(bounded(&err.to_string()))),
+            },
         }
     }
 }

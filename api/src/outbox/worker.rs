@@ -30,18 +30,13 @@ pub enum Failure {
 
 /// The channels this node delivers through.
 struct Channels {
-    email: Option<Relay>,
+    email: Relay,
 }
 
 impl Channels {
     async fn deliver(&self, row: &outbox::Model) -> Result<Option<String>, Failure> {
         match row.channel.as_str() {
-            "email" => match &self.email {
-                Some(relay) => relay.send(row).await.map(Some),
-                None => Err(Failure::Permanent(
-                    "no e-mail relay is configured (delivery.smtp_relay)".to_owned(),
-                )),
-            },
+            "email" => self.email.send(row).await.map(Some),
             other => Err(Failure::Permanent(format!(
                 "no {other} channel is configured for this tenant"
             ))),
@@ -52,12 +47,17 @@ impl Channels {
 /// Starts this node's worker.
 ///
 /// # Errors
-/// Fails when `delivery.smtp_relay` or `delivery.from_address` is malformed.
+/// Fails when `delivery.smtp_relay` or `delivery.from_address` is malformed, or the folder of
+/// `.eml` files cannot be created.
 pub fn spawn(state: AppState) -> anyhow::Result<()> {
     let settings = state.settings.delivery.clone();
     let email = match &settings.smtp_relay {
-        Some(address) => Some(Relay::new(address, &settings.from_address)?),
-        None => None,
+        Some(address) => Relay::new(address, &settings.from_address)?,
+        None => {
+            let dir = settings.resolved_mail_dir(&state.settings.database_url);
+            tracing::info!(dir = %dir.display(), "no SMTP relay is configured: e-mail is written as .eml files");
+            Relay::files(&dir, &settings.from_address)?
+        }
     };
     tokio::spawn(run(state, Channels { email }, settings));
     Ok(())
