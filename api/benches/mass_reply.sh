@@ -37,7 +37,7 @@ psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -qc "CREATE D
 # 10,000 ids make a ~400 KB body: the default body limit (256 KiB) is raised for this run.
 DATABASE_URL="$APP_DB" REDIS_URL="$REDIS" HELPDESK_REDIS_PREFIX="bench-jobs:$$:" \
 HELPDESK_BIND="127.0.0.1:$APP_PORT" HELPDESK_ADMIN_EMAIL=bench@platform.test \
-HELPDESK_ADMIN_PASSWORD=bench-password-123 \
+HELPDESK_ADMIN_PASSWORD=bench-password-123 HELPDESK_DELIVERY__MAIL_DIR="$WORK/outgoing-mail" \
 RUST_LOG=warn "$TARGET/release/helpdesk" serve >/dev/null 2>"$WORK/helpdesk.log" &
 APP_PID=$!
 PIDS+=($APP_PID)

@@ -145,6 +145,35 @@ Still broken after a restart.\r\n";
         "From: ivan.petrov@student.example\r\nSubject: Re: camera\r\nMessage-ID: <fourth@student.example>\r\nIn-Reply-To: <{}@helpdesk>\r\n\r\nThat worked, thank you.\r\n",
         sent.id
     );
+    // The reply leaves from the channel's address, in the student's thread.
+    let dir = app.state.settings.delivery.resolved_mail_dir("");
+    let mut written = String::new();
+    for _ in 0..200 {
+        if let Some(file) = std::fs::read_dir(&dir).ok().and_then(|mut d| d.next()) {
+            written = std::fs::read_to_string(file.unwrap().path()).unwrap();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        written.contains("From: support@partner-a.example"),
+        "{written}"
+    );
+    assert!(
+        written.contains("In-Reply-To: <p-1@uni.example>"),
+        "{written}"
+    );
+    // (the header may be folded onto a second line)
+    let unfolded = written.replace("\r\n ", " ").replace("\n ", " ");
+    assert!(
+        unfolded.contains("References: <first-4711@student.example> <second-4712@student.example> <p-1@uni.example>"),
+        "{written}"
+    );
+    assert!(unfolded.contains("Subject: [#1] "), "{written}");
+    assert!(
+        written.contains("To: ivan.petrov@student.example"),
+        "{written}"
+    );
     let thanked = body(deliver(&app, &channel, Some(SECRET), &answer).await).await;
     assert_eq!(thanked["result"], "joined");
     assert_eq!(thanked["ticket_id"], opened["ticket_id"]);

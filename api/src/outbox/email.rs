@@ -14,6 +14,18 @@ struct Payload {
     subject: String,
     body_text: String,
     body_html: String,
+    /// The requester's mail this answers, when the ticket came by e-mail.
+    #[serde(default)]
+    in_reply_to: Option<String>,
+    /// Their earlier mails on the ticket.
+    #[serde(default)]
+    references: Vec<String>,
+    /// The channel address the ticket's mail came to: the reply leaves from it.
+    #[serde(default)]
+    from_address: Option<String>,
+    /// That channel's sender name.
+    #[serde(default)]
+    from_name: Option<String>,
 }
 
 /// Where messages go.
@@ -79,8 +91,23 @@ impl Relay {
             .parse()
             .map_err(|e| Failure::Permanent(format!("not an e-mail address: {e}")))?;
         let message_id = format!("<{}@helpdesk>", row.id);
-        let message = Message::builder()
-            .from(self.from.clone())
+        let from = match payload.from_address.as_deref().map(str::parse) {
+            Some(Ok(address)) => Mailbox::new(payload.from_name.clone(), address),
+            _ => self.from.clone(),
+        };
+        let mut builder = Message::builder().from(from);
+        if let Some(answered) = &payload.in_reply_to {
+            builder = builder.in_reply_to(format!("<{answered}>"));
+        }
+        if !payload.references.is_empty() {
+            let references: Vec<String> = payload
+                .references
+                .iter()
+                .map(|id| format!("<{id}>"))
+                .collect();
+            builder = builder.references(references.join(" "));
+        }
+        let message = builder
             .to(to)
             .subject(format!("[#{}] {}", payload.number, payload.subject))
             .message_id(Some(message_id.clone()))

@@ -31,14 +31,93 @@ pub fn route(ticket: &ticket::Model, requester: &contact::Model) -> Option<(&'st
     own.or(email).or(whatsapp).or(telegram)
 }
 
+/// How a reply by e-mail joins the requester's thread: the mail it answers, the ones before it,
+/// and the channel address (and sender name) the ticket's mail came to.
+#[derive(Clone, Debug, Default)]
+pub struct Thread {
+    /// The requester's latest mail on the ticket (`In-Reply-To`), without angle brackets.
+    pub in_reply_to: Option<String>,
+    /// Their mails on the ticket, oldest first (`References`), at most ten.
+    pub references: Vec<String>,
+    /// The channel's address, which the reply is sent from.
+    pub from_address: Option<String>,
+    /// The channel's sender name.
+    pub from_name: Option<String>,
+}
+
+/// The e-mail threads of `tickets`: for each ticket that received mail through a channel, the
+/// mails it received (by Message-ID) and the address of the channel of its latest one.
+///
+/// # Errors
+/// Fails when the database does.
+pub async fn threads(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    tickets: &[Uuid],
+) -> Result<HashMap<Uuid, Thread>, ApiError> {
+    let mut threads: HashMap<Uuid, Thread> = HashMap::new();
+    if tickets.is_empty() {
+        return Ok(threads);
+    }
+    let mut latest_channel: HashMap<Uuid, Uuid> = HashMap::new();
+    for chunk in tickets.chunks(500) {
+        let received = entity::inbound_message::Entity::scoped(scope)
+            .filter(entity::inbound_message::Column::TicketId.is_in(chunk.to_vec()))
+            .order_by_asc(entity::inbound_message::Column::ReceivedAt)
+            .all(db)
+            .await?;
+        for mail in received {
+            let Some(ticket_id) = mail.ticket_id else {
+                continue;
+            };
+            latest_channel.insert(ticket_id, mail.channel_id);
+            let thread = threads.entry(ticket_id).or_default();
+            // A mail that came without a Message-ID is known by a digest nobody can answer.
+            if mail.external_id.contains('@') {
+                thread.references.push(mail.external_id.clone());
+                thread.in_reply_to = Some(mail.external_id);
+            }
+        }
+    }
+    for thread in threads.values_mut() {
+        let extra = thread.references.len().saturating_sub(10);
+        thread.references.drain(..extra);
+    }
+    let channel_ids: Vec<Uuid> = latest_channel.values().copied().collect();
+    let channels: HashMap<Uuid, entity::channel::Model> = entity::channel::Entity::scoped(scope)
+        .filter(entity::channel::Column::Id.is_in(channel_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    for (ticket_id, channel_id) in latest_channel {
+        let (Some(thread), Some(channel)) =
+            (threads.get_mut(&ticket_id), channels.get(&channel_id))
+        else {
+            continue;
+        };
+        thread.from_address.clone_from(&channel.address);
+        thread.from_name = serde_json::from_str::<serde_json::Value>(&channel.settings)
+            .ok()
+            .and_then(|s| {
+                s.get("from_name")
+                    .and_then(|n| n.as_str())
+                    .map(str::to_owned)
+            });
+    }
+    Ok(threads)
+}
+
 /// The outbox row that delivers `message`, a public reply on `ticket`, to its requester (see
-/// [`route`]). A requester without any address still gets a row, `failed` with the reason, so
-/// the conversation says why nothing left and no worker waits on it. Insert it in the
-/// transaction that inserts the message.
+/// [`route`]), in the e-mail `thread` of the ticket when it has one. A requester without any
+/// address still gets a row, `failed` with the reason, so the conversation says why nothing
+/// left and no worker waits on it. Insert it in the transaction that inserts the message.
 pub fn reply(
     ticket: &ticket::Model,
     message: &ticket_message::Model,
     requester: Option<&contact::Model>,
+    thread: Option<&Thread>,
     now: DateTime<Utc>,
 ) -> outbox::ActiveModel {
     let routed = requester.and_then(|r| route(ticket, r));
@@ -64,6 +143,10 @@ pub fn reply(
             "subject": ticket.subject,
             "body_text": message.body_text,
             "body_html": message.body_html,
+            "in_reply_to": thread.and_then(|t| t.in_reply_to.clone()),
+            "references": thread.map(|t| t.references.clone()).unwrap_or_default(),
+            "from_address": thread.and_then(|t| t.from_address.clone()),
+            "from_name": thread.and_then(|t| t.from_name.clone()),
         })
         .to_string()),
         status: Set(status.as_str().to_owned()),

@@ -711,6 +711,12 @@ pub async fn post(
             .await?;
         requesters.extend(found.into_iter().map(|c| (c.id, c)));
     }
+    let answered: Vec<Uuid> = posts
+        .iter()
+        .filter(|p| p.message.kind == "reply" && p.ticket.origin_ticket_id.is_none())
+        .map(|p| p.ticket.id)
+        .collect();
+    let threads = crate::outbox::service::threads(txn, scope, &answered).await?;
     let mut log = Log::new(now);
     let mut deliveries = Vec::new();
     for post in posts {
@@ -736,6 +742,7 @@ pub async fn post(
                 &post.ticket,
                 &post.message,
                 requesters.get(&post.ticket.requester_id),
+                threads.get(&post.ticket.id),
                 now,
             ));
         }
