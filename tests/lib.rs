@@ -94,7 +94,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         admin_password: Some(SecretString::from(PASSWORD)),
         ..Settings::default()
     };
-    settings.attachments.dir = Some(files.path().display().to_string());
+    // Side by side, so counting attachment files never counts a written mail.
+    settings.attachments.dir = Some(files.path().join("attachments").display().to_string());
     settings.delivery.mail_dir = Some(files.path().join("outgoing-mail").display().to_string());
     settings.auth.key_encryption_key = key_encryption_key(&settings.database_url);
     if let Ok(url) = std::env::var("TEST_REDIS_URL")
