@@ -82,6 +82,17 @@ impl MigrationTrait for Migration {
                     .col(InboundMessages::ExternalId)
                     .to_owned(),
             )
+            .await?;
+        // Every public reply looks up its ticket's mails (to answer in their thread).
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_inbound_messages_tenant_ticket")
+                    .table(InboundMessages::Table)
+                    .col(InboundMessages::TenantId)
+                    .col(InboundMessages::TicketId)
+                    .to_owned(),
+            )
             .await
     }
 

@@ -22,14 +22,6 @@ api_enum!(
 );
 
 impl ChannelKind {
-    /// The kind of a stored name.
-    pub fn parse(stored: &str) -> Option<Self> {
-        Self::ALL
-            .iter()
-            .copied()
-            .find(|kind| kind.as_str() == stored)
-    }
-
     /// The secrets a channel of this kind may keep.
     pub fn secrets(self) -> &'static [SecretName] {
         match self {
@@ -73,16 +65,6 @@ api_enum!(
         CaptchaSecret => "captcha_secret",
     }
 );
-
-impl SecretName {
-    /// The secret of a stored name.
-    pub fn parse(stored: &str) -> Option<Self> {
-        Self::ALL
-            .iter()
-            .copied()
-            .find(|name| name.as_str() == stored)
-    }
-}
 
 api_enum!(
     /// How a mail connection is protected.
@@ -407,12 +389,12 @@ mod tests {
     #[test]
     fn every_kind_reads_back_its_stored_name() {
         for kind in ChannelKind::ALL {
-            assert_eq!(ChannelKind::parse(kind.as_str()), Some(*kind));
+            assert_eq!(ChannelKind::from_stored(kind.as_str()), Some(*kind));
         }
         for name in SecretName::ALL {
-            assert_eq!(SecretName::parse(name.as_str()), Some(*name));
+            assert_eq!(SecretName::from_stored(name.as_str()), Some(*name));
         }
-        assert_eq!(ChannelKind::parse("fax"), None);
+        assert_eq!(ChannelKind::from_stored("fax"), None);
     }
 
     #[test]

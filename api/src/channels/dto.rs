@@ -198,7 +198,7 @@ impl ChannelDto {
     /// # Errors
     /// Fails for a row whose kind or settings do not read (a corrupted row).
     pub fn new(model: entity::channel::Model) -> anyhow::Result<Self> {
-        let kind = ChannelKind::parse(&model.kind)
+        let kind = ChannelKind::from_stored(&model.kind)
             .ok_or_else(|| anyhow::anyhow!("channel {} has an unknown kind", model.id))?;
         let settings = Settings::from_json(kind, &model.settings)?;
         let sealed: serde_json::Map<String, serde_json::Value> =
@@ -209,12 +209,10 @@ impl ChannelDto {
             .filter(|name| sealed.contains_key(name.as_str()))
             .collect();
         let tags: Vec<String> = serde_json::from_str(&model.tags)?;
-        let priority = model.priority.as_deref().and_then(|stored| {
-            TicketPriority::ALL
-                .iter()
-                .copied()
-                .find(|p| p.as_str() == stored)
-        });
+        let priority = model
+            .priority
+            .as_deref()
+            .and_then(TicketPriority::from_stored);
         let (mut email, mut whatsapp, mut telegram, mut web) = (None, None, None, None);
         match settings {
             Settings::Email(s) => email = Some(s),

@@ -275,7 +275,7 @@ pub async fn update(
     body: UpdateChannel,
 ) -> Result<channel::Model, ApiError> {
     let found = get(state, scope, id).await?;
-    let kind = ChannelKind::parse(&found.kind)
+    let kind = ChannelKind::from_stored(&found.kind)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("channel {id} has an unknown kind")))?;
     let stored_secrets = found.secrets.clone();
     let tenant_id = found.tenant_id;

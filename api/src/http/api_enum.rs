@@ -22,6 +22,11 @@ macro_rules! api_enum {
             pub fn as_str(self) -> &'static str {
                 match self { $(Self::$variant => $text),+ }
             }
+
+            /// The value whose stored name is `text`, if any.
+            pub fn from_stored(text: &str) -> Option<Self> {
+                match text { $($text => Some(Self::$variant),)+ _ => None }
+            }
         }
 
         impl<'de> serde::Deserialize<'de> for $name {

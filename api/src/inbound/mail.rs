@@ -221,12 +221,6 @@ pub fn parse(raw: &[u8]) -> Result<(Mail, Option<Ignored>), Unreadable> {
     ))
 }
 
-/// The outbox row a Message-ID the helpdesk gave a mail it sent names (`<row id>@helpdesk`,
-/// see [`crate::outbox::email`]), if it is one.
-pub fn own_row(message_id: &str) -> Option<uuid::Uuid> {
-    message_id.strip_suffix("@helpdesk")?.parse().ok()
-}
-
 /// The ticket number a subject names with the helpdesk's tag, `[#123]`, if any.
 pub fn tagged_number(subject: &str) -> Option<i64> {
     let mut rest = subject;
@@ -244,14 +238,6 @@ pub fn tagged_number(subject: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_helpdesks_own_message_ids_name_their_outbox_rows() {
-        let id = uuid::Uuid::now_v7();
-        assert_eq!(own_row(&format!("{id}@helpdesk")), Some(id));
-        assert_eq!(own_row(&format!("{id}@elsewhere")), None);
-        assert_eq!(own_row("x@helpdesk"), None);
-    }
 
     #[test]
     fn subjects_name_tickets_with_their_tag() {

@@ -1,15 +1,14 @@
 //! Mail that reaches a tenant's e-mail channel becomes a ticket or joins one.
 //!
-//! Our own mail coming back (its Message-ID is one we gave a reply) is dropped like an
-//! auto-reply.
 //! The relay that posts it is checked against the channel's `inbound_secret` before the mail is
-//! read. Auto-replies, bounces and list mail are acknowledged and dropped: they never open a
-//! ticket, so they can never be answered (no mail loops). Each mail is known by its
-//! Message-ID: a second delivery of it stores nothing. A mail whose `In-Reply-To` or
-//! `References` names a reply the tenant sent or an earlier mail it received, or whose subject carries a ticket's tag
-//! (`[#123]`), joins that ticket as the sender's incoming message; any other opens a ticket
-//! with the channel's group, priority and tags. The sender is found among the tenant's
-//! contacts by address, or becomes one.
+//! read. Auto-replies, bounces, list mail and our own mail coming back (its Message-ID is one
+//! we gave a reply) are acknowledged and dropped: they never open a ticket, so they can never
+//! be answered (no mail loops). Each mail is known by its Message-ID: a second delivery of it
+//! stores nothing. A mail whose `In-Reply-To` or `References` names a reply the tenant sent or
+//! an earlier mail it received, or whose subject carries a ticket's tag (`[#123]`), joins that
+//! ticket as the sender's incoming message; any other opens a ticket with the channel's group,
+//! priority and tags. The sender is found among the tenant's contacts by address, or becomes
+//! one.
 //!
 //! Joining a ticket writes the message and its receipt in one transaction. Opening one takes
 //! the receipt first (so two deliveries of the mail cannot both open a ticket), then hands the
@@ -114,20 +113,21 @@ pub async fn receive_email(
         return Ok(Outcome::Ignored(reason));
     }
     let scope = Scope::for_tenant_work(channel.tenant_id, Why::InboundMessage);
-    if sent_by_us(state, &scope, &mail.message_id).await?.is_some() {
+    if sent_by_us(state, &scope, std::slice::from_ref(&mail.message_id))
+        .await?
+        .is_some()
+    {
         tracing::info!(channel = %channel.id, "inbound mail is our own, coming back");
         return Ok(Outcome::Ignored(Ignored::OwnMessage));
     }
     let now = state.clock.now();
     if let Some(seen) = receipt(state, &scope, &channel, &mail.message_id).await? {
-        let stale = seen.ticket_id.is_none()
-            && now.signed_duration_since(seen.received_at).num_seconds() > STALE_CLAIM_SECS;
         if seen.ticket_id.is_some() {
             return Ok(Outcome::Duplicate {
                 ticket_id: seen.ticket_id,
             });
         }
-        if !stale {
+        if now.signed_duration_since(seen.received_at).num_seconds() <= STALE_CLAIM_SECS {
             // Another delivery of this mail is opening its ticket right now; if that fails,
             // the relay's retry must find the mail not yet taken.
             return Err(ApiError::Unavailable(
@@ -173,36 +173,37 @@ async fn receipt(
         .await?)
 }
 
-/// The ticket of a mail this tenant sent, if `message_id` is one of ours.
+/// The ticket of the newest mail this tenant sent among `message_ids`, if any is one of ours
+/// (one query, however many ids name our rows).
 async fn sent_by_us(
     state: &AppState,
     scope: &Scope,
-    message_id: &str,
+    message_ids: &[String],
 ) -> Result<Option<Uuid>, ApiError> {
-    let Some(row) = mail::own_row(message_id) else {
+    let rows: Vec<Uuid> = message_ids
+        .iter()
+        .filter_map(|id| crate::outbox::email::row_of(id))
+        .collect();
+    if rows.is_empty() {
         return Ok(None);
-    };
-    Ok(outbox::Entity::scoped_by_id(scope, row)
+    }
+    Ok(outbox::Entity::scoped(scope)
+        .filter(outbox::Column::Id.is_in(rows))
+        .filter(outbox::Column::TicketId.is_not_null())
+        .order_by_desc(outbox::Column::CreatedAt)
         .one(&state.db)
         .await?
         .and_then(|sent| sent.ticket_id))
 }
 
-/// The ticket a mail answers: the one of a mail it names that we sent (newest reference
-/// first) or received, else the one its subject's tag names; a merged ticket's primary in its
-/// place.
+/// The ticket a mail answers: the one of the newest mail it names that we sent, else of one we
+/// received, else the one its subject's tag names; a merged ticket's primary in its place.
 async fn thread(
     state: &AppState,
     scope: &Scope,
     mail: &Mail,
 ) -> Result<Option<ticket::Model>, ApiError> {
-    let mut ticket_id = None;
-    for reference in mail.references.iter().rev() {
-        if let Some(id) = sent_by_us(state, scope, reference).await? {
-            ticket_id = Some(id);
-            break;
-        }
-    }
+    let mut ticket_id = sent_by_us(state, scope, &mail.references).await?;
     if ticket_id.is_none() && !mail.references.is_empty() {
         ticket_id = inbound_message::Entity::scoped(scope)
             .filter(inbound_message::Column::ExternalId.is_in(mail.references.clone()))

@@ -90,7 +90,7 @@ impl Relay {
             .unwrap_or_default()
             .parse()
             .map_err(|e| Failure::Permanent(format!("not an e-mail address: {e}")))?;
-        let message_id = format!("<{}@helpdesk>", row.id);
+        let message_id = message_id_of(row.id);
         let from = match payload.from_address.as_deref().map(str::parse) {
             Some(Ok(address)) => Mailbox::new(payload.from_name.clone(), address),
             _ => self.from.clone(),
@@ -133,7 +133,34 @@ impl Relay {
     }
 }
 
+/// The `Message-ID` of the mail an outbox row sends: the row's id, so an answer naming it in
+/// `In-Reply-To` or `References` leads back to the row (and its ticket), and a mail of ours
+/// coming back is known.
+pub fn message_id_of(row: uuid::Uuid) -> String {
+    format!("<{row}@helpdesk>")
+}
+
+/// The outbox row a Message-ID (without angle brackets) that [`message_id_of`] gave names, if
+/// it is one of ours.
+pub fn row_of(message_id: &str) -> Option<uuid::Uuid> {
+    message_id.strip_suffix("@helpdesk")?.parse().ok()
+}
+
 /// An error text cut to what a row keeps.
 fn bounded(text: &str) -> String {
     text.chars().take(500).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn our_message_ids_lead_back_to_their_rows() {
+        let row = uuid::Uuid::now_v7();
+        let sent = message_id_of(row);
+        assert_eq!(row_of(sent.trim_matches(['<', '>'])), Some(row));
+        assert_eq!(row_of(&format!("{row}@elsewhere")), None);
+        assert_eq!(row_of("x@helpdesk"), None);
+    }
 }

@@ -4,6 +4,7 @@
 use super::domain::DeliveryStatus;
 use super::dto::DeliveryDto;
 use crate::auth::principal::Principal;
+use crate::channels::domain::{ChannelKind, Settings};
 use crate::error::{ApiError, ErrorCode};
 use crate::http::pagination::PageRequest;
 use crate::tickets::dto::MessageDto;
@@ -98,13 +99,11 @@ pub async fn threads(
             continue;
         };
         thread.from_address.clone_from(&channel.address);
-        thread.from_name = serde_json::from_str::<serde_json::Value>(&channel.settings)
-            .ok()
-            .and_then(|s| {
-                s.get("from_name")
-                    .and_then(|n| n.as_str())
-                    .map(str::to_owned)
-            });
+        if let Ok(Settings::Email(email)) =
+            Settings::from_json(ChannelKind::Email, &channel.settings)
+        {
+            thread.from_name = email.from_name;
+        }
     }
     Ok(threads)
 }
